@@ -1,0 +1,109 @@
+"""The values that flow through the pipeline: metrics in, buffer decisions out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+__all__ = ["BufferDecision", "BufferSizes", "SystemMetrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMetrics:
+    """One aggregated metrics sample, as the policy sees it (SPEC step 2).
+
+    Attributes:
+        cpu_percent: CPU use summed over the watched processes, so it can exceed 100 on a
+            machine with several cores.
+        memory_percent: the mean, over the watched processes, of each one's resident memory as
+            a share of the machine's total memory.
+    """
+
+    cpu_percent: float
+    memory_percent: float
+
+    def is_valid(self) -> bool:
+        """True when both figures are finite and non-negative and memory is at most 100 %."""
+        cpu, mem = self.cpu_percent, self.memory_percent
+        return (
+            math.isfinite(cpu) and math.isfinite(mem) and cpu >= 0.0 and 0.0 <= mem <= 100.0
+        )
+
+
+class BufferSizes(NamedTuple):
+    """The two buffer sizes, in frames (one frame is 20 ms of audio at JetKVM's defaults)."""
+
+    input_size: int
+    output_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BufferDecision:
+    """What one adaptation tick decided, and the figures it decided on.
+
+    Attributes:
+        time: the scheduler's time of the tick (virtual time in tests and replays).
+        input_size: input buffer size after the tick, in frames.
+        output_size: output buffer size after the tick, in frames.
+        adjusted: whether this tick changed the sizes (left the 0.5-frame dead zone).
+        combined_factor: the weighted factor in [-1, +1] that moved the sizes: positive grows
+            them toward the maximum, negative shrinks them toward the minimum.
+        cpu_factor: the CPU factor in [-1, +1].
+        memory_factor: the memory factor in [-1, +1].
+        latency_factor: the latency factor in [-1, +1].
+        cpu_percent: the CPU figure the tick used (summed over processes).
+        memory_percent: the memory figure the tick used (averaged over processes).
+        average_latency_ns: the latency average the tick used, in integer nanoseconds.
+        adaptation_count: how many ticks have adjusted the sizes so far, this one included.
+        target_input: the unrounded size the input moved toward this tick.
+        target_output: the unrounded size the output moved toward this tick.
+        policy: the name of the policy that decided.
+    """
+
+    time: datetime
+    input_size: int
+    output_size: int
+    adjusted: bool
+    combined_factor: float
+    cpu_factor: float
+    memory_factor: float
+    latency_factor: float
+    cpu_percent: float
+    memory_percent: float
+    average_latency_ns: int
+    adaptation_count: int
+    target_input: float
+    target_output: float
+    policy: str = "jetkvm"
+
+    @property
+    def average_latency_ms(self) -> float:
+        """The latency average in milliseconds (``avg / 1e6``, as the original reports it)."""
+        return self.average_latency_ns / 1e6
+
+    @property
+    def sizes(self) -> BufferSizes:
+        """The two sizes as one value."""
+        return BufferSizes(self.input_size, self.output_size)
+
+    @property
+    def reason(self) -> str:
+        """Which factor pushed which way, in words, e.g. ``grow: cpu low (+1.00), ...``."""
+        parts = []
+        for name, factor, high_word, low_word in (
+            ("cpu", self.cpu_factor, "low", "high"),
+            ("memory", self.memory_factor, "low", "high"),
+            ("latency", self.latency_factor, "under target", "over target"),
+        ):
+            if factor > 0:
+                parts.append(f"{name} {high_word} ({factor:+.2f})")
+            elif factor < 0:
+                parts.append(f"{name} {low_word} ({factor:+.2f})")
+            else:
+                parts.append(f"{name} at midpoint (+0.00)")
+        c = self.combined_factor
+        direction = "grow" if c > 0 else "shrink" if c < 0 else "hold"
+        verdict = "adjusted" if self.adjusted else "within dead zone"
+        return f"{direction} {c:+.3f} ({verdict}): " + ", ".join(parts)

@@ -1,0 +1,171 @@
+"""The reactive wiring: metrics, latency and ticks in; buffer decisions out.
+
+::
+
+    latency ──map(to ns)──filter(valid)──scan(policy.update_latency)──start_with(0)──┐
+                                                                                      combine_latest ─┐
+    metrics ──filter(valid)───────────────────────────────────────────────────────────┘              │
+    ticks ──timestamp(scheduler)──with_latest_from──────────────────────────────scan(policy.decide)──map ─▶ BufferDecision
+
+The arithmetic lives in the policy (pure functions); this module only wires it, so every
+stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any, TypeAlias
+
+import reactivex as rx
+from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.operators._timestamp import Timestamp
+
+from adaptive_stream.gonum import go_round
+from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.policies import Policy, make_policy
+from adaptive_stream.settings import AdaptiveBufferSettings
+
+__all__ = [
+    "LatencySample",
+    "buffer_decisions",
+    "decisions_from_summary",
+    "latency_summary",
+    "to_nanoseconds",
+]
+
+#: A latency sample: a ``timedelta``, or seconds as a float (or int).
+LatencySample: TypeAlias = timedelta | float | int
+
+_NS_PER_US = 1_000
+_MAX_NS = 2**63 - 1  # Go's time.Duration is an int64
+
+
+def to_nanoseconds(sample: LatencySample) -> int | None:
+    """A latency sample as integer nanoseconds, or ``None`` when it is not a valid latency
+    (NaN, infinite, negative, beyond an int64 of nanoseconds, or not a number at all).
+
+    Floats are seconds and rounded to the nearest nanosecond (halves away from zero, as Go);
+    ``timedelta`` converts exactly.
+    """
+    kind = type(sample)
+    if kind is float or (kind is int):
+        seconds = float(sample)  # type: ignore[arg-type]
+        if not (0.0 <= seconds < 9.2e9):  # also rejects NaN
+            return None
+        return go_round(seconds * 1e9)
+    if isinstance(sample, timedelta):
+        ns = ((sample.days * 86_400 + sample.seconds) * 1_000_000 + sample.microseconds) * _NS_PER_US
+        return ns if 0 <= ns <= _MAX_NS else None
+    if isinstance(sample, int | float) and not isinstance(sample, bool):
+        return to_nanoseconds(float(sample))
+    return None
+
+
+def _is_valid_ns(ns: int | None) -> bool:
+    return ns is not None
+
+
+def _valid_metrics(sample: SystemMetrics) -> bool:
+    cpu, mem = sample.cpu_percent, sample.memory_percent
+    return math.isfinite(cpu) and cpu >= 0.0 and 0.0 <= mem <= 100.0
+
+
+def latency_summary(
+    latency: Observable[Any], policy: Policy[Any, Any]
+) -> Observable[Any]:
+    """Valid latency samples folded into the policy's summary (for ``jetkvm``, the integer
+    nanosecond moving average), starting with the summary before any sample."""
+    initial = policy.initial_latency()
+    return latency.pipe(
+        ops.map(to_nanoseconds),
+        ops.filter(_is_valid_ns),
+        ops.scan(policy.update_latency, initial),
+        ops.start_with(initial),
+    )
+
+
+def decisions_from_summary(
+    metrics: Observable[SystemMetrics],
+    summary: Observable[Any],
+    ticks: Observable[Any],
+    policy: Policy[Any, Any],
+    *,
+    initial_state: Any = None,
+    scheduler: abc.SchedulerBase | None = None,
+) -> Observable[BufferDecision]:
+    """One decision per tick that has metrics, from an already summarised latency stream.
+
+    Args:
+        metrics: aggregated samples; invalid ones (NaN, negative, memory over 100 %) are
+            dropped before the policy sees them.
+        summary: the policy's latency summary; it must emit a value at once (seed it, e.g.
+            with ``start_with``), because ``combine_latest`` waits for every source.
+        ticks: one adaptation per item; a tick before any metrics decides nothing.
+        policy: the decision function.
+        initial_state: the policy state to start from (default: ``policy.initial_state()``).
+        scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
+    """
+    seed_state = policy.initial_state() if initial_state is None else initial_state
+    decide = policy.decide
+
+    def fold(
+        acc: tuple[Any, BufferDecision | None],
+        item: tuple[Timestamp[Any], tuple[SystemMetrics, Any]],
+    ) -> tuple[Any, BufferDecision | None]:
+        stamped, (sample, latency) = item
+        return decide(acc[0], sample, latency, stamped.timestamp)
+
+    inputs = rx.combine_latest(metrics.pipe(ops.filter(_valid_metrics)), summary)
+    seed: tuple[Any, BufferDecision | None] = (seed_state, None)
+    return ticks.pipe(
+        ops.timestamp(scheduler=scheduler),
+        ops.with_latest_from(inputs),
+        ops.scan(fold, seed),
+        ops.map(_second),
+    )
+
+
+def _second(pair: tuple[Any, BufferDecision | None]) -> BufferDecision:
+    decision = pair[1]
+    assert decision is not None  # scan never emits its seed
+    return decision
+
+
+def buffer_decisions(
+    metrics: Observable[SystemMetrics],
+    latency: Observable[LatencySample],
+    ticks: Observable[Any],
+    settings: AdaptiveBufferSettings | None = None,
+    *,
+    policy: Policy[Any, Any] | None = None,
+    scheduler: abc.SchedulerBase | None = None,
+) -> Observable[BufferDecision]:
+    """The stream of buffer decisions: the public entry point of the dataflow.
+
+    The latest metrics and the latency average (0 before any sample, as in the original)
+    are combined with ``combine_latest``; each tick folds them into the policy state with
+    ``scan``. A tick before any metrics emits nothing.
+
+    Args:
+        metrics: observable of :class:`SystemMetrics`.
+        latency: observable of latency samples, each a ``timedelta`` or float seconds;
+            invalid samples (NaN, negative, ...) are skipped.
+        ticks: observable of anything; each item is one adaptation.
+        settings: the settings (default: ``AdaptiveBufferSettings()``, the JetKVM values).
+        policy: a policy object; by default the one the settings name.
+        scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
+
+    Example:
+        >>> import reactivex as rx
+        >>> from adaptive_stream import SystemMetrics, buffer_decisions
+        >>> out = buffer_decisions(rx.of(SystemMetrics(5.0, 10.0)), rx.empty(), rx.of(1, 2))
+        >>> [d.input_size for d in out.pipe(ops.to_list()).run()]
+        [10, 13]
+    """
+    if policy is None:
+        policy = make_policy(settings if settings is not None else AdaptiveBufferSettings())
+    return decisions_from_summary(
+        metrics, latency_summary(latency, policy), ticks, policy, scheduler=scheduler
+    )

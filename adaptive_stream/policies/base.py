@@ -1,0 +1,50 @@
+"""The interface every policy implements: pure functions of state and inputs, time passed in.
+
+The pipeline (``adaptive_stream.pipeline``) folds latency samples into a latency summary with
+``scan`` and folds ticks into the policy state with ``scan``; a policy never reads a clock,
+a process table or a Subject.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from adaptive_stream.model import BufferDecision, SystemMetrics
+
+__all__ = ["LatencyT", "Policy", "StateT"]
+
+StateT = TypeVar("StateT")
+LatencyT = TypeVar("LatencyT")
+
+
+class Policy(Protocol[StateT, LatencyT]):
+    """A buffer-sizing policy.
+
+    Type parameters:
+        StateT: what the policy remembers between ticks (immutable: ``scan`` holds it).
+        LatencyT: its summary of the latency samples seen so far (immutable too).
+    """
+
+    @property
+    def name(self) -> str:
+        """Short name, as used in settings and on the command line."""
+        ...
+
+    def initial_state(self) -> StateT:
+        """The state before the first tick."""
+        ...
+
+    def initial_latency(self) -> LatencyT:
+        """The latency summary before any sample."""
+        ...
+
+    def update_latency(self, summary: LatencyT, sample_ns: int) -> LatencyT:
+        """Fold one valid latency sample (integer nanoseconds, >= 0) into the summary."""
+        ...
+
+    def decide(
+        self, state: StateT, metrics: SystemMetrics, latency: LatencyT, now: datetime
+    ) -> tuple[StateT, BufferDecision]:
+        """One adaptation tick: the new state and the decision to publish."""
+        ...

@@ -1,0 +1,202 @@
+"""The JetKVM firmware's decision, exactly as the Go code makes it (SPEC steps 1 to 6).
+
+Every function here is pure: no Rx, no clock, no I/O. The arithmetic follows the Go source
+operation for operation (same order, same float64 rounding points, integer nanoseconds for
+latency), because replays must match the original byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from adaptive_stream.gonum import go_div, go_round
+from adaptive_stream.model import BufferDecision, SystemMetrics
+
+if TYPE_CHECKING:
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+__all__ = [
+    "JetKVMParams",
+    "JetKVMPolicy",
+    "JetKVMState",
+    "adapt_size",
+    "combine_factors",
+    "latency_factor",
+    "threshold_factor",
+    "update_latency_average",
+]
+
+_NS_PER_US = 1_000
+
+
+def _ns(value: timedelta) -> int:
+    """A timedelta as integer nanoseconds, exactly (timedelta has microsecond resolution)."""
+    return (
+        (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    ) * _NS_PER_US
+
+
+@dataclass(frozen=True, slots=True)
+class JetKVMParams:
+    """The numbers the firmware's decision uses (SPEC defaults table)."""
+
+    min_size: int = 3
+    max_size: int = 20
+    default_size: int = 6
+    cpu_low: float = 20.0
+    cpu_high: float = 60.0
+    memory_low: float = 50.0
+    memory_high: float = 75.0
+    target_latency_ns: int = 20_000_000
+    max_latency_ns: int = 50_000_000
+    smoothing: float = 0.3
+    historical_weight: float = 0.7
+    current_weight: float = 0.3
+    cpu_weight: float = 0.5
+    memory_weight: float = 0.3
+    latency_weight: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: AdaptiveBufferSettings) -> JetKVMParams:
+        """The parameters a settings object holds."""
+        return cls(
+            min_size=settings.min_buffer_size,
+            max_size=settings.max_buffer_size,
+            default_size=settings.default_buffer_size,
+            cpu_low=settings.cpu_low_threshold,
+            cpu_high=settings.cpu_high_threshold,
+            memory_low=settings.memory_low_threshold,
+            memory_high=settings.memory_high_threshold,
+            target_latency_ns=_ns(settings.target_latency),
+            max_latency_ns=_ns(settings.max_latency),
+            smoothing=settings.smoothing_factor,
+            historical_weight=settings.historical_weight,
+            current_weight=settings.current_weight,
+            cpu_weight=settings.cpu_weight,
+            memory_weight=settings.memory_weight,
+            latency_weight=settings.latency_weight,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JetKVMState:
+    """What the firmware keeps between ticks: the two integer sizes and the count."""
+
+    input_size: int
+    output_size: int
+    adaptation_count: int = 0
+
+
+def update_latency_average(
+    average_ns: int, sample_ns: int, historical_weight: float = 0.7, current_weight: float = 0.3
+) -> int:
+    """SPEC step 1: the first sample replaces a zero average; later ones are blended and the
+    float result truncated toward zero, ``int64(float64(avg)*0.7 + float64(sample)*0.3)``."""
+    if average_ns == 0:
+        return sample_ns
+    return int(float(average_ns) * historical_weight + float(sample_ns) * current_weight)
+
+
+def threshold_factor(value: float, low: float, high: float) -> float:
+    """SPEC step 3: -1 above ``high``, +1 below ``low``, a straight line through 0 at the
+    midpoint in between (the code's 'sigmoid' is this clamped ramp)."""
+    if value > high:
+        return -1.0
+    if value < low:
+        return 1.0
+    midpoint = (high + low) / 2
+    return (midpoint - value) / (midpoint - low)
+
+
+def latency_factor(average_ns: int, target_ns: int, max_ns: int) -> float:
+    """SPEC step 3 for latency, on integer nanoseconds with Go's integer midpoint."""
+    if average_ns > max_ns:
+        return -1.0
+    if average_ns < target_ns:
+        return 1.0
+    midpoint = go_div(max_ns + target_ns, 2)
+    return float(midpoint - average_ns) / float(midpoint - target_ns)
+
+
+def combine_factors(
+    cpu: float, memory: float, latency: float, params: JetKVMParams
+) -> float:
+    """SPEC step 4: the weighted sum, evaluated left to right as Go does."""
+    return params.cpu_weight * cpu + params.memory_weight * memory + params.latency_weight * latency
+
+
+def adapt_size(current: float, factor: float, params: JetKVMParams) -> float:
+    """SPEC step 5: move toward max (factor > 0) or min (factor <= 0), smooth, clamp."""
+    if factor > 0:
+        target = current + factor * (float(params.max_size) - current)
+    else:
+        target = current + factor * (current - float(params.min_size))
+    new = current + params.smoothing * (target - current)
+    return max(float(params.min_size), min(float(params.max_size), new))
+
+
+class JetKVMPolicy:
+    """The original policy: load and latency factors, smoothing, a 0.5-frame dead zone.
+
+    Known flaw, kept on purpose: CPU load above the high threshold *shrinks* the buffers,
+    exactly when underruns are likeliest, and underruns are never heard about.
+    """
+
+    name = "jetkvm"
+
+    __slots__ = ("params",)
+
+    def __init__(self, params: JetKVMParams | None = None) -> None:
+        self.params = params or JetKVMParams()
+
+    @classmethod
+    def from_settings(cls, settings: AdaptiveBufferSettings) -> JetKVMPolicy:
+        return cls(JetKVMParams.from_settings(settings))
+
+    def initial_state(self) -> JetKVMState:
+        size = self.params.default_size
+        return JetKVMState(size, size, 0)
+
+    def initial_latency(self) -> int:
+        return 0
+
+    def update_latency(self, summary: int, sample_ns: int) -> int:
+        p = self.params
+        return update_latency_average(summary, sample_ns, p.historical_weight, p.current_weight)
+
+    def decide(
+        self, state: JetKVMState, metrics: SystemMetrics, latency: int, now: datetime
+    ) -> tuple[JetKVMState, BufferDecision]:
+        p = self.params
+        cpu, memory = metrics.cpu_percent, metrics.memory_percent
+        cpu_f = threshold_factor(cpu, p.cpu_low, p.cpu_high)
+        mem_f = threshold_factor(memory, p.memory_low, p.memory_high)
+        lat_f = latency_factor(latency, p.target_latency_ns, p.max_latency_ns)
+        combined = combine_factors(cpu_f, mem_f, lat_f, p)
+
+        cur_in, cur_out = float(state.input_size), float(state.output_size)
+        new_in = adapt_size(cur_in, combined, p)
+        new_out = adapt_size(cur_out, combined, p)
+        # SPEC step 6: one symmetric dead zone of half a frame, then Go's math.Round.
+        adjusted = abs(new_in - cur_in) >= 0.5 or abs(new_out - cur_out) >= 0.5
+        if adjusted:
+            state = JetKVMState(go_round(new_in), go_round(new_out), state.adaptation_count + 1)
+        return state, BufferDecision(
+            time=now,
+            input_size=state.input_size,
+            output_size=state.output_size,
+            adjusted=adjusted,
+            combined_factor=combined,
+            cpu_factor=cpu_f,
+            memory_factor=mem_f,
+            latency_factor=lat_f,
+            cpu_percent=cpu,
+            memory_percent=memory,
+            average_latency_ns=latency,
+            adaptation_count=state.adaptation_count,
+            target_input=new_in,
+            target_output=new_out,
+            policy=self.name,
+        )
