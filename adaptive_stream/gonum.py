@@ -52,7 +52,7 @@ def format_float(x: float) -> str:
     >>> [format_float(v) for v in (1.0, 0.6000000000000001, 1e-05, 1234567.0, 1e21, -0.0)]
     ['1', '0.6000000000000001', '1e-05', '1.234567e+06', '1e+21', '-0']
     """
-    if x != x:
+    if math.isnan(x):
         return "NaN"
     if x in (math.inf, -math.inf):
         return "+Inf" if x > 0 else "-Inf"

@@ -27,9 +27,7 @@ class SystemMetrics:
     def is_valid(self) -> bool:
         """True when both figures are finite and non-negative and memory is at most 100 %."""
         cpu, mem = self.cpu_percent, self.memory_percent
-        return (
-            math.isfinite(cpu) and math.isfinite(mem) and cpu >= 0.0 and 0.0 <= mem <= 100.0
-        )
+        return math.isfinite(cpu) and math.isfinite(mem) and cpu >= 0.0 and 0.0 <= mem <= 100.0
 
 
 class BufferSizes(NamedTuple):
@@ -95,7 +93,7 @@ class BufferDecision:
         for name, factor, high_word, low_word in (
             ("cpu", self.cpu_factor, "low", "high"),
             ("memory", self.memory_factor, "low", "high"),
-            ("latency", self.latency_factor, "under target", "over target"),
+            ("latency", self.latency_factor, "low", "high"),
         ):
             if factor > 0:
                 parts.append(f"{name} {high_word} ({factor:+.2f})")

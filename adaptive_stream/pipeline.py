@@ -2,10 +2,10 @@
 
 ::
 
-    latency ──map(to ns)──filter(valid)──scan(policy.update_latency)──start_with(0)──┐
-                                                                                      combine_latest ─┐
-    metrics ──filter(valid)───────────────────────────────────────────────────────────┘              │
-    ticks ──timestamp(scheduler)──with_latest_from──────────────────────────────scan(policy.decide)──map ─▶ BufferDecision
+    latency ─ map(to ns) ─ filter(valid) ─ scan(update_latency) ─ seeded(0) ─┐
+    metrics ─ filter(valid) ──────────────────────────────── combine_latest ──┤
+    ticks ─── timestamp(scheduler) ───────────────────────── with_latest_from ─ scan(decide)
+                                                                  └─▶ BufferDecision
 
 The arithmetic lives in the policy (pure functions); this module only wires it, so every
 stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
@@ -13,9 +13,8 @@ stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
 import reactivex as rx
 from reactivex import Observable, abc
@@ -32,8 +31,11 @@ __all__ = [
     "buffer_decisions",
     "decisions_from_summary",
     "latency_summary",
+    "policy_steps",
     "to_nanoseconds",
 ]
+
+_T = TypeVar("_T")
 
 #: A latency sample: a ``timedelta``, or seconds as a float (or int).
 LatencySample: TypeAlias = timedelta | float | int
@@ -56,7 +58,9 @@ def to_nanoseconds(sample: LatencySample) -> int | None:
             return None
         return go_round(seconds * 1e9)
     if isinstance(sample, timedelta):
-        ns = ((sample.days * 86_400 + sample.seconds) * 1_000_000 + sample.microseconds) * _NS_PER_US
+        ns = (
+            (sample.days * 86_400 + sample.seconds) * 1_000_000 + sample.microseconds
+        ) * _NS_PER_US
         return ns if 0 <= ns <= _MAX_NS else None
     if isinstance(sample, int | float) and not isinstance(sample, bool):
         return to_nanoseconds(float(sample))
@@ -68,25 +72,36 @@ def _is_valid_ns(ns: int | None) -> bool:
 
 
 def _valid_metrics(sample: SystemMetrics) -> bool:
-    cpu, mem = sample.cpu_percent, sample.memory_percent
-    return math.isfinite(cpu) and cpu >= 0.0 and 0.0 <= mem <= 100.0
+    return sample.is_valid()
 
 
-def latency_summary(
-    latency: Observable[Any], policy: Policy[Any, Any]
-) -> Observable[Any]:
+def latency_summary(latency: Observable[Any], policy: Policy[Any, Any]) -> Observable[Any]:
     """Valid latency samples folded into the policy's summary (for ``jetkvm``, the integer
     nanosecond moving average), starting with the summary before any sample."""
     initial = policy.initial_latency()
-    return latency.pipe(
-        ops.map(to_nanoseconds),
-        ops.filter(_is_valid_ns),
-        ops.scan(policy.update_latency, initial),
-        ops.start_with(initial),
-    )
+    nanoseconds: Observable[int | None] = latency.pipe(ops.map(to_nanoseconds))
+    valid = cast("Observable[int]", nanoseconds.pipe(ops.filter(_is_valid_ns)))
+    summaries: Observable[Any] = valid.pipe(ops.scan(policy.update_latency, initial))
+    return _seeded(summaries, initial)
 
 
-def decisions_from_summary(
+def _seeded(source: Observable[_T], initial: _T) -> Observable[_T]:
+    """``start_with(initial)``, but emitted synchronously on subscription.
+
+    ``start_with`` goes through ``concat`` on the trampoline, so with cold synchronous sources
+    (``rx.of``) a tick could be delivered before the seed; this cannot happen here.
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        observer.on_next(initial)
+        return source.subscribe(observer, scheduler=scheduler)
+
+    return Observable(subscribe)
+
+
+def policy_steps(
     metrics: Observable[SystemMetrics],
     summary: Observable[Any],
     ticks: Observable[Any],
@@ -94,8 +109,8 @@ def decisions_from_summary(
     *,
     initial_state: Any = None,
     scheduler: abc.SchedulerBase | None = None,
-) -> Observable[BufferDecision]:
-    """One decision per tick that has metrics, from an already summarised latency stream.
+) -> Observable[tuple[Any, BufferDecision]]:
+    """One ``(policy state, decision)`` pair per tick that has metrics.
 
     Args:
         metrics: aggregated samples; invalid ones (NaN, negative, memory over 100 %) are
@@ -111,26 +126,40 @@ def decisions_from_summary(
     decide = policy.decide
 
     def fold(
-        acc: tuple[Any, BufferDecision | None],
+        acc: tuple[Any, BufferDecision],
         item: tuple[Timestamp[Any], tuple[SystemMetrics, Any]],
-    ) -> tuple[Any, BufferDecision | None]:
+    ) -> tuple[Any, BufferDecision]:
         stamped, (sample, latency) = item
         return decide(acc[0], sample, latency, stamped.timestamp)
 
     inputs = rx.combine_latest(metrics.pipe(ops.filter(_valid_metrics)), summary)
-    seed: tuple[Any, BufferDecision | None] = (seed_state, None)
+    # scan never emits its seed, so the seed's decision slot is never read.
+    seed: tuple[Any, Any] = (seed_state, None)
     return ticks.pipe(
         ops.timestamp(scheduler=scheduler),
         ops.with_latest_from(inputs),
         ops.scan(fold, seed),
-        ops.map(_second),
     )
 
 
-def _second(pair: tuple[Any, BufferDecision | None]) -> BufferDecision:
-    decision = pair[1]
-    assert decision is not None  # scan never emits its seed
-    return decision
+def decisions_from_summary(
+    metrics: Observable[SystemMetrics],
+    summary: Observable[Any],
+    ticks: Observable[Any],
+    policy: Policy[Any, Any],
+    *,
+    initial_state: Any = None,
+    scheduler: abc.SchedulerBase | None = None,
+) -> Observable[BufferDecision]:
+    """The decisions of :func:`policy_steps`, without the states."""
+    steps = policy_steps(
+        metrics, summary, ticks, policy, initial_state=initial_state, scheduler=scheduler
+    )
+    return steps.pipe(ops.map(_decision))
+
+
+def _decision(step: tuple[Any, BufferDecision]) -> BufferDecision:
+    return step[1]
 
 
 def buffer_decisions(

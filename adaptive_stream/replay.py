@@ -130,7 +130,9 @@ def replay_decisions(
         raise TraceError(1, "empty trace: expected the header " + ",".join(INPUT_HEADER))
     if tuple(cell.strip() for cell in header[1]) != INPUT_HEADER:
         raise TraceError(
-            header[0], "bad header: expected " + ",".join(INPUT_HEADER)
+            header[0],
+            "bad header: expected "
+            + ",".join(INPUT_HEADER)
             + f", got {','.join(header[1])[:80]!r}",
         )
     for line, row in source:
@@ -141,7 +143,9 @@ def replay_decisions(
         t_text, kind = row[0], row[1]
         t = _number(t_text, "t", line)
         if t < last_t:
-            raise TraceError(line, f"time goes backwards: t={t_text} after t={format_float(last_t)}")
+            raise TraceError(
+                line, f"time goes backwards: t={t_text} after t={format_float(last_t)}"
+            )
         last_t = t
         if kind == "latency":
             ms = _number(row[4], "latency_ms", line)
@@ -160,7 +164,8 @@ def replay_decisions(
             mem = _number(row[3], "memory_percent", line)
             if cpu < 0 or not 0 <= mem <= 100:
                 raise TraceError(
-                    line, f"metrics out of range: cpu_percent={row[2]}, memory_percent={row[3]}"
+                    line,
+                    f"metrics out of range: cpu_percent={row[2]}, memory_percent={row[3]}"
                     " (cpu must be >= 0, memory within 0..100)",
                 )
             push_metrics(SystemMetrics(cpu, mem))
@@ -195,4 +200,3 @@ def replay(
     text.append("")
     out.write("\n".join(text))
     return result
-

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -34,9 +34,18 @@ __all__ = [
 
 ENV_PREFIX = "ADAPTIVE_STREAM_"
 
-_DURATION = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
+_DURATION = re.compile(
+    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$"
+)
 _UNIT_SECONDS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0,
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    None: 1.0,
 }
 
 
@@ -143,6 +152,15 @@ class AdaptiveBufferSettings(BaseSettings):
     percentage_multiplier: float = Field(default=100.0, gt=0.0)
     """Fixed-point scale of the CPU and memory figures in ``stats()`` (100: hundredths)."""
 
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        from adaptive_stream.policies import POLICIES
+
+        if value not in POLICIES:
+            raise ValueError(f"must be one of: {', '.join(sorted(POLICIES))}")
+        return value
+
     @model_validator(mode="after")
     def _check_relations(self) -> AdaptiveBufferSettings:
         problems: list[str] = []
@@ -168,8 +186,7 @@ class AdaptiveBufferSettings(BaseSettings):
             )
         if self.adaptation_interval <= timedelta(0):
             problems.append(
-                "adaptation_interval: must be above 0 "
-                f"(got {_ms(self.adaptation_interval)})"
+                f"adaptation_interval: must be above 0 (got {_ms(self.adaptation_interval)})"
             )
         total = self.historical_weight + self.current_weight
         if abs(total - 1.0) > 1e-9:
@@ -261,9 +278,7 @@ def _describe_error(exc: ValidationError) -> list[str]:
     return problems
 
 
-def load_settings(
-    profile: str | Path | None = None, **overrides: Any
-) -> AdaptiveBufferSettings:
+def load_settings(profile: str | Path | None = None, **overrides: Any) -> AdaptiveBufferSettings:
     """Build the settings from defaults, a profile, the environment and ``overrides``.
 
     Args:

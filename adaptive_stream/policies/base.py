@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 
 __all__ = ["LatencyT", "Policy", "StateT"]
 
@@ -33,6 +33,10 @@ class Policy(Protocol[StateT, LatencyT]):
 
     def initial_state(self) -> StateT:
         """The state before the first tick."""
+        ...
+
+    def sizes(self, state: StateT) -> BufferSizes:
+        """The buffer sizes a state stands for."""
         ...
 
     def initial_latency(self) -> LatencyT:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adaptive_stream.gonum import go_div, go_round
-from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -33,9 +33,7 @@ _NS_PER_US = 1_000
 
 def _ns(value: timedelta) -> int:
     """A timedelta as integer nanoseconds, exactly (timedelta has microsecond resolution)."""
-    return (
-        (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
-    ) * _NS_PER_US
+    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * _NS_PER_US
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +118,7 @@ def latency_factor(average_ns: int, target_ns: int, max_ns: int) -> float:
     return float(midpoint - average_ns) / float(midpoint - target_ns)
 
 
-def combine_factors(
-    cpu: float, memory: float, latency: float, params: JetKVMParams
-) -> float:
+def combine_factors(cpu: float, memory: float, latency: float, params: JetKVMParams) -> float:
     """SPEC step 4: the weighted sum, evaluated left to right as Go does."""
     return params.cpu_weight * cpu + params.memory_weight * memory + params.latency_weight * latency
 
@@ -158,6 +154,9 @@ class JetKVMPolicy:
     def initial_state(self) -> JetKVMState:
         size = self.params.default_size
         return JetKVMState(size, size, 0)
+
+    def sizes(self, state: JetKVMState) -> BufferSizes:
+        return BufferSizes(state.input_size, state.output_size)
 
     def initial_latency(self) -> int:
         return 0

@@ -1,0 +1,7 @@
+"""``python -m adaptive_stream``: the same as the ``adaptive-stream`` command."""
+
+import sys
+
+from adaptive_stream.cli import main
+
+sys.exit(main())

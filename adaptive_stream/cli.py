@@ -1,0 +1,228 @@
+"""The ``adaptive-stream`` command line.
+
+Subcommands:
+    replay TRACE    replay a recorded trace; prints the SPEC's decision CSV
+    demo            replay the bundled sample trace, with a readable summary
+    settings        print the settings in force (defaults < profile < environment < flags)
+
+Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-size 12``,
+``--target-latency 15ms``). Errors in input or settings are one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from adaptive_stream.replay import ReplayResult
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+SAMPLE_TRACE = Path(__file__).resolve().parent / "data" / "sample.trace.csv"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (plus the usage) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+    group = parser.add_argument_group(
+        "settings",
+        "Override the profile and ADAPTIVE_STREAM_* environment variables. Durations take "
+        "units: 20ms, 0.5s (a bare number is seconds).",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="TOML settings profile: a file, or a name under config/ (jetkvm, desktop)",
+    )
+    for name, field in AdaptiveBufferSettings.model_fields.items():
+        default = field.default
+        shown = default
+        if hasattr(default, "total_seconds"):
+            shown = f"{default.total_seconds() * 1000:g}ms"
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"setting_{name}",
+            metavar="VALUE",
+            help=f"{field.description or ''} (default: {shown})",
+        )
+
+
+def _settings_from(args: argparse.Namespace) -> AdaptiveBufferSettings:
+    from adaptive_stream.settings import load_settings
+
+    overrides = {
+        key.removeprefix("setting_"): value
+        for key, value in vars(args).items()
+        if key.startswith("setting_") and value is not None
+    }
+    return load_settings(args.profile, **overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="adaptive-stream",
+        description="Decide, live, how many frames an audio pipeline should buffer.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay a trace CSV and print one decision row per tick",
+        description=(
+            "Replay a trace (header t,kind,cpu_percent,memory_percent,latency_ms) through the "
+            "decision pipeline in virtual time, and print the decisions as CSV."
+        ),
+    )
+    replay.add_argument("trace", help="trace CSV file, or - for standard input")
+    _add_settings_flags(replay)
+
+    demo = sub.add_parser(
+        "demo",
+        help="replay the bundled sample trace and summarise it",
+        description="Replay the bundled sample trace and print its decisions with a summary.",
+    )
+    demo.add_argument("--trace", default=str(SAMPLE_TRACE), help="trace to replay instead")
+    _add_settings_flags(demo)
+
+    settings = sub.add_parser("settings", help="print the settings in force")
+    _add_settings_flags(settings)
+    return parser
+
+
+def _version() -> str:
+    from adaptive_stream import __version__
+
+    return f"adaptive-stream {__version__}"
+
+
+def _fail(message: str) -> int:
+    print(f"adaptive-stream: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _open_trace(path: str) -> Any:
+    if path == "-":
+        return sys.stdin
+    return open(path, encoding="utf-8", newline="")
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from adaptive_stream.replay import TraceError, replay
+
+    settings = _settings_from(args)
+    try:
+        source = _open_trace(args.trace)
+    except OSError as exc:
+        return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
+    try:
+        with source:
+            replay(source, sys.stdout, settings)
+    except TraceError as exc:
+        return _fail(f"{args.trace}: {exc}")
+    except OSError as exc:
+        return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
+    return EXIT_OK
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from adaptive_stream.replay import TraceError, format_decision, replay_decisions
+
+    settings = _settings_from(args)
+    try:
+        with _open_trace(args.trace) as source:
+            result = replay_decisions(source, settings)
+    except TraceError as exc:
+        return _fail(f"{args.trace}: {exc}")
+    except OSError as exc:
+        return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
+    print(f"Replaying {args.trace} with the {settings.policy} policy")
+    print("t (s)    in  out   cpu %  mem %  latency ms  factor  why")
+    for t, d in result.rows:
+        if d.adjusted or d is result.rows[-1][1]:
+            print(
+                f"{float(t):7.2f} {d.input_size:3d} {d.output_size:4d} {d.cpu_percent:7.2f} "
+                f"{d.memory_percent:6.2f} {d.average_latency_ms:11.3f} "
+                f"{d.combined_factor:+7.3f}  {d.reason}"
+            )
+    print()
+    print(_summary(result, settings))
+    print("\nFirst rows of the replay CSV (adaptive-stream replay prints them all):")
+    for t, d in result.rows[:3]:
+        print("  " + format_decision(t, d))
+    return EXIT_OK
+
+
+def _summary(result: ReplayResult, settings: AdaptiveBufferSettings) -> str:
+    rows = [d for _, d in result.rows]
+    if not rows:
+        return "No tick had metrics: no decision was made."
+    adjusted = sum(d.adjusted for d in rows)
+    sizes = [d.input_size for d in rows]
+    frame_ms = 20
+    last = rows[-1]
+    lines = [
+        f"Summary: {result.ticks} ticks, {len(rows)} decisions, {adjusted} adjustments, "
+        f"{result.latency_samples} latency samples, {result.metrics_samples} metrics samples",
+        "  input size over time: "
+        + _sparkline(sizes, settings.min_buffer_size, settings.max_buffer_size),
+        f"  input size: min {min(sizes)}, max {max(sizes)}, final {last.input_size} frames "
+        f"(~{last.input_size * frame_ms} ms at 20 ms frames); output final {last.output_size}",
+        f"  final latency average {last.average_latency_ms:.3f} ms, "
+        f"adaptation_count {last.adaptation_count}",
+    ]
+    return "\n".join(lines)
+
+
+def _sparkline(values: Sequence[int], low: int, high: int, width: int = 60) -> str:
+    bars = "▁▂▃▄▅▆▇█"
+    if len(values) > width:
+        step = len(values) / width
+        values = [values[int(i * step)] for i in range(width)]
+    span = max(high - low, 1)
+    return "".join(bars[min(len(bars) - 1, (v - low) * len(bars) // (span + 1))] for v in values)
+
+
+def _run_settings(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    width = max(len(k) for k in settings.describe())
+    for key, value in settings.describe().items():
+        print(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``adaptive-stream`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from adaptive_stream.settings import SettingsError
+
+    handlers = {"replay": _run_replay, "demo": _run_demo, "settings": _run_settings}
+    try:
+        return handlers[args.command](args)
+    except SettingsError as exc:
+        return _fail(f"invalid settings: {exc}")
+    except BrokenPipeError:
+        # `adaptive-stream replay trace.csv | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Where data comes from: process metrics (psutil) and, for replays, recorded traces."""

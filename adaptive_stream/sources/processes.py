@@ -1,0 +1,214 @@
+"""Process metrics from psutil: the watched processes' CPU and memory, aggregated as the
+original does (CPU summed over processes, memory averaged; SPEC step 2).
+
+One ``psutil.Process`` object is kept per pid, because ``cpu_percent()`` measures since the
+previous call on the *same object* (the first call reads 0.0). A sampler is not thread-safe
+on purpose: it is meant to be sampled from one thread, the manager's ticker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+import psutil
+import reactivex as rx
+from loguru import logger
+from reactivex import Observable, abc
+from reactivex import operators as ops
+
+from adaptive_stream.model import SystemMetrics
+
+__all__ = [
+    "MetricsSampler",
+    "ProcessAccessError",
+    "ProcessNotFoundError",
+    "ProcessSampler",
+    "SystemSampler",
+    "metrics_on_ticks",
+    "process_metrics",
+]
+
+
+class ProcessNotFoundError(LookupError):
+    """A pid that does not exist, or a name that matches no process, at start."""
+
+
+class ProcessAccessError(PermissionError):
+    """A process this user may not inspect, at start."""
+
+
+class MetricsSampler(Protocol):
+    """Anything that can take one metrics sample now (``None``: nothing to measure)."""
+
+    def sample(self) -> SystemMetrics | None: ...
+
+
+@dataclass(slots=True)
+class _Watched:
+    process: Any  # psutil.Process, or a test double with the same methods
+    label: str
+
+
+class ProcessSampler:
+    """Samples a set of processes chosen by pid and/or by name.
+
+    Args:
+        pids: processes to watch by pid; each must exist and be readable at start.
+        names: process names to watch; matched again on every sample, so a process that
+            restarts (new pid, same name) is picked up. With neither pids nor names, the
+            current process is watched.
+        psutil_module: the psutil API to use (tests inject a fake).
+
+    Raises:
+        ProcessNotFoundError: a pid does not exist.
+        ProcessAccessError: a pid exists but may not be read.
+    """
+
+    def __init__(
+        self,
+        pids: Sequence[int] = (),
+        names: Sequence[str] = (),
+        *,
+        psutil_module: Any = psutil,
+    ) -> None:
+        self._ps = psutil_module
+        self._names = frozenset(names)
+        self._watched: dict[int, _Watched] = {}
+        self._rejected_pids: set[int] = set()  # pids whose name did not match, or unreadable
+        self._empty_warned = False
+        self._total_memory = float(self._ps.virtual_memory().total)
+        if not pids and not names:
+            pids = [os.getpid()]
+        for pid in pids:
+            self._watch_pid(pid)
+        if self._names:
+            self._match_names()
+
+    @property
+    def pids(self) -> list[int]:
+        """The pids watched now."""
+        return sorted(self._watched)
+
+    def _watch_pid(self, pid: int) -> None:
+        ps = self._ps
+        try:
+            process = ps.Process(pid)
+            label = f"{process.name()} (pid {pid})"
+            process.cpu_percent(None)  # prime: the first reading is always 0.0
+        except ps.NoSuchProcess:
+            raise ProcessNotFoundError(f"no process with pid {pid}") from None
+        except ps.AccessDenied:
+            raise ProcessAccessError(
+                f"access denied to process {pid}: run as its user or as root"
+            ) from None
+        self._watched[pid] = _Watched(process, label)
+
+    def _match_names(self) -> None:
+        """Adopt processes whose name matches, looking only at pids not seen before."""
+        ps = self._ps
+        alive = set(ps.pids())
+        self._rejected_pids &= alive  # forget pids that have gone (they may be reused)
+        for pid in alive - self._watched.keys() - self._rejected_pids:
+            try:
+                process = ps.Process(pid)
+                name = process.name()
+                if name not in self._names:
+                    self._rejected_pids.add(pid)
+                    continue
+                process.cpu_percent(None)
+            except (ps.NoSuchProcess, ps.ZombieProcess):
+                continue
+            except ps.AccessDenied:
+                self._rejected_pids.add(pid)
+                logger.warning("process {} (pid {}) matches but access is denied", pid, pid)
+                continue
+            self._watched[pid] = _Watched(process, f"{name} (pid {pid})")
+            logger.info("watching {} (pid {})", name, pid)
+
+    def sample(self) -> SystemMetrics | None:
+        """CPU summed and memory averaged over the watched processes; ``None`` when none is
+        left (the tick then does nothing, as in the original)."""
+        if self._names:
+            self._match_names()
+        ps = self._ps
+        cpu_total = 0.0
+        mem_total = 0.0
+        count = 0
+        gone: list[int] = []
+        for pid, watched in self._watched.items():
+            try:
+                process = watched.process
+                with process.oneshot():
+                    cpu = process.cpu_percent(None)
+                    rss = process.memory_info().rss
+            except (ps.NoSuchProcess, ps.ZombieProcess, ps.AccessDenied) as exc:
+                gone.append(pid)
+                logger.warning("stopped watching {}: {}", watched.label, type(exc).__name__)
+                continue
+            cpu_total += cpu
+            mem_total += rss / self._total_memory * 100.0
+            count += 1
+        for pid in gone:
+            del self._watched[pid]
+            self._rejected_pids.add(pid)
+        if count == 0:
+            if not self._empty_warned:
+                self._empty_warned = True
+                logger.warning("no watched process is left: ticks decide nothing until one is")
+            return None
+        self._empty_warned = False
+        return SystemMetrics(cpu_total, mem_total / count)
+
+
+class SystemSampler:
+    """Whole-machine CPU (0..100, all cores) and memory in use, for hosts where the audio
+    runs somewhere psutil cannot see."""
+
+    def __init__(self, *, psutil_module: Any = psutil) -> None:
+        self._ps = psutil_module
+        self._ps.cpu_percent(None)  # prime
+
+    def sample(self) -> SystemMetrics:
+        return SystemMetrics(
+            float(self._ps.cpu_percent(None)), float(self._ps.virtual_memory().percent)
+        )
+
+
+def metrics_on_ticks(sampler: MetricsSampler, ticks: Observable[Any]) -> Observable[SystemMetrics]:
+    """One sample per tick, taken on the tick's thread; ticks with nothing to measure are
+    skipped. Subscribed before the decision, on a shared ticker, this reproduces the
+    original's read-metrics-then-decide on every tick."""
+
+    def take(_: Any) -> SystemMetrics | None:
+        return sampler.sample()
+
+    samples: Observable[SystemMetrics | None] = ticks.pipe(ops.map(take))
+    present: Observable[Any] = samples.pipe(ops.filter(_is_sample))
+    return present
+
+
+def _is_sample(sample: SystemMetrics | None) -> bool:
+    return sample is not None
+
+
+def process_metrics(
+    pids: Iterable[int] = (),
+    names: Iterable[str] = (),
+    *,
+    interval: timedelta = timedelta(milliseconds=500),
+    scheduler: abc.SchedulerBase | None = None,
+) -> Observable[SystemMetrics]:
+    """A stand-alone metrics observable: the processes sampled every ``interval`` on
+    ``scheduler`` (default: the subscription's). The sampler is made at subscription, so
+    each subscription keeps its own ``psutil.Process`` objects."""
+
+    def factory(scheduler_: abc.SchedulerBase | None) -> Observable[SystemMetrics]:
+        sampler = ProcessSampler(list(pids), list(names))
+        ticks = rx.interval(interval, scheduler=scheduler or scheduler_)
+        return metrics_on_ticks(sampler, ticks)
+
+    return rx.defer(factory)
