@@ -131,7 +131,7 @@ def test_interval_comes_from_the_settings() -> None:
 
 
 def test_stats_have_the_original_keys_and_fixed_point_percentages() -> None:
-    manager, scheduler, sampler = make(FixedSampler(SystemMetrics(12.3456, 33.339)))
+    manager, scheduler, _ = make(FixedSampler(SystemMetrics(12.3456, 33.339)))
     manager.update_latency(timedelta(milliseconds=12, microseconds=500))
     manager.start()
     scheduler.advance_to(0.5)

@@ -1,0 +1,142 @@
+"""Trace replay: the byte-for-byte contract, other traces, and bad input."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adaptive_stream.cli import main
+from adaptive_stream.replay import OUTPUT_HEADER, TraceError, replay, replay_decisions
+
+DATA = Path(__file__).parent / "data"
+HEADER = "t,kind,cpu_percent,memory_percent,latency_ms\n"
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sample_trace_replays_byte_for_byte(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["replay", str(DATA / "sample.trace.csv")], capsys)
+    assert (code, err) == (0, "")
+    assert out == (DATA / "sample.expected.csv").read_text()
+
+
+def test_replay_as_a_real_process_from_standard_input() -> None:
+    trace = (DATA / "sample.trace.csv").read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "adaptive_stream", "replay", "-"],
+        input=trace,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (DATA / "sample.expected.csv").read_bytes()
+
+
+@pytest.mark.parametrize("trace", sorted(DATA.glob("*.trace.csv")), ids=lambda p: p.name)
+def test_every_bundled_trace_matches_its_expected_output(trace: Path) -> None:
+    """Other traces are checked the same way: drop NAME.trace.csv + NAME.expected.csv here."""
+    expected = trace.with_name(trace.name.replace(".trace.csv", ".expected.csv"))
+    out = io.StringIO()
+    with trace.open(newline="") as lines:
+        replay(lines, out)
+    assert out.getvalue() == expected.read_text()
+
+
+def test_ticks_before_metrics_print_nothing_and_t_is_copied_verbatim() -> None:
+    trace = HEADER + "0.5,tick,,,\n0.6,metrics,5,10,\n1.000,tick,,,\n1e0,tick,,,\n"
+    out = io.StringIO()
+    replay(io.StringIO(trace), out)
+    assert out.getvalue().splitlines() == [
+        OUTPUT_HEADER,
+        "1.000,10,10,5,10,0,1,1,1",
+        "1e0,13,13,5,10,0,1,1,2",
+    ]
+
+
+def test_latency_milliseconds_round_to_whole_nanoseconds() -> None:
+    trace = HEADER + "0,metrics,5,10,\n0.1,latency,,,12.3456785\n0.5,tick,,,\n"
+    result = replay_decisions(io.StringIO(trace))
+    assert result.rows[0][1].average_latency_ns == 12_345_679  # .5 ns rounds away from zero
+
+
+def test_crlf_and_blank_lines_are_accepted() -> None:
+    trace = HEADER.replace("\n", "\r\n") + "0,metrics,5,10,\r\n\r\n0.5,tick,,,\r\n"
+    assert len(replay_decisions(io.StringIO(trace, newline="")).rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("trace", "line", "message"),
+    [
+        ("", 1, "empty trace"),
+        ("t,kind,cpu,mem,latency\n", 1, "bad header"),
+        (HEADER + "0,metrics,5,10,\n0.5,tock,,,\n", 3, "unknown kind 'tock'"),
+        (HEADER + "0,metrics,5,\n", 2, "expected 5 fields, got 4"),
+        (HEADER + "0,metrics,,10,\n", 2, "missing cpu_percent"),
+        (HEADER + "0,metrics,five,10,\n", 2, "cpu_percent is not a number"),
+        (HEADER + "0,latency,,,nan\n", 2, "latency_ms is not a finite number"),
+        (HEADER + "0,latency,,,-1\n", 2, "latency_ms is negative"),
+        (HEADER + "0,metrics,5,101,\n", 2, "metrics out of range"),
+        (HEADER + "x,tick,,,\n", 2, "t is not a number"),
+        (HEADER + "1,tick,,,\n0.5,tick,,,\n", 3, "time goes backwards"),
+        (HEADER + '0,"metrics,5,10,\n', 2, "expected 5 fields"),
+    ],
+)
+def test_bad_traces_name_the_line(trace: str, line: int, message: str) -> None:
+    with pytest.raises(TraceError) as caught:
+        replay_decisions(io.StringIO(trace))
+    assert caught.value.line == line
+    assert message in caught.value.message
+
+
+def test_bad_trace_at_the_cli_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "0,metrics,5,10,\n0.5,tick,,,\n0.7,latency,,,oops\n")
+    code, out, err = run_cli(["replay", str(bad)], capsys)
+    assert code == 2
+    assert out == ""  # nothing is printed for a trace that has a problem
+    assert err == f"adaptive-stream: {bad}: line 4: latency_ms is not a number: 'oops'\n"
+
+
+@pytest.mark.parametrize(
+    "content", [b"\xff\xfe\x00garbage", HEADER.encode() + b"0,metrics,5,\xff10,\n"]
+)
+def test_binary_input_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    bad = tmp_path / "binary.csv"
+    bad.write_bytes(content)
+    code, out, err = run_cli(["replay", str(bad)], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and "line " in err and "Traceback" not in err
+
+
+def test_unreadable_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["replay", str(tmp_path / "missing.csv")], capsys)
+    assert code == 2
+    assert err.startswith("adaptive-stream: cannot read trace") and err.count("\n") == 1
+    code, _, err = run_cli(["replay", str(tmp_path)], capsys)  # a directory
+    assert code == 2
+    assert err.startswith("adaptive-stream: cannot read trace") and err.count("\n") == 1
+
+
+def test_replay_honours_settings_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(
+        ["replay", str(DATA / "sample.trace.csv"), "--max-buffer-size", "12"], capsys
+    )
+    assert code == 0
+    sizes = [int(row.split(",")[1]) for row in out.splitlines()[1:]]
+    assert max(sizes) == 11  # 12 is never reached, for the same reason 20 is not
