@@ -7,19 +7,42 @@ Public API:
     buffer_decisions(metrics, latency, ticks, settings=None): the decision stream.
     AdaptiveBufferManager: start/stop, update_latency, decisions/sizes observables, stats().
     AdaptiveBufferSettings, load_settings: settings from defaults, profile, environment, flags.
+
+Names are imported on first use (PEP 562), so ``adaptive-stream replay`` does not pay for
+pydantic or loguru when it needs neither.
 """
 
-from adaptive_stream.manager import (
-    AdaptiveBufferManager,
-    get_adaptive_buffer_manager,
-    start_adaptive_buffering,
-    stop_adaptive_buffering,
-)
-from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
-from adaptive_stream.pipeline import buffer_decisions
-from adaptive_stream.settings import AdaptiveBufferSettings, SettingsError, load_settings
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adaptive_stream.manager import (
+        AdaptiveBufferManager,
+        get_adaptive_buffer_manager,
+        start_adaptive_buffering,
+        stop_adaptive_buffering,
+    )
+    from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
+    from adaptive_stream.pipeline import buffer_decisions
+    from adaptive_stream.settings import AdaptiveBufferSettings, SettingsError, load_settings
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "AdaptiveBufferManager": "adaptive_stream.manager",
+    "get_adaptive_buffer_manager": "adaptive_stream.manager",
+    "start_adaptive_buffering": "adaptive_stream.manager",
+    "stop_adaptive_buffering": "adaptive_stream.manager",
+    "BufferDecision": "adaptive_stream.model",
+    "BufferSizes": "adaptive_stream.model",
+    "SystemMetrics": "adaptive_stream.model",
+    "buffer_decisions": "adaptive_stream.pipeline",
+    "AdaptiveBufferSettings": "adaptive_stream.settings",
+    "SettingsError": "adaptive_stream.settings",
+    "load_settings": "adaptive_stream.settings",
+}
 
 __all__ = [
     "AdaptiveBufferManager",
@@ -35,3 +58,16 @@ __all__ = [
     "start_adaptive_buffering",
     "stop_adaptive_buffering",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adaptive_stream' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

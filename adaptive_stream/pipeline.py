@@ -2,7 +2,7 @@
 
 ::
 
-    latency ─ map(to ns) ─ filter(valid) ─ scan(update_latency) ─ seeded(0) ─┐
+    latency ─ scan(to ns, skip invalid, update_latency) ─────────── seeded(0) ─┐
     metrics ─ filter(valid) ──────────────────────────────── combine_latest ──┤
     ticks ─── timestamp(scheduler) ───────────────────────── with_latest_from ─ scan(decide)
                                                                   └─▶ BufferDecision
@@ -14,7 +14,7 @@ stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import reactivex as rx
 from reactivex import Observable, abc
@@ -24,10 +24,14 @@ from reactivex.operators._timestamp import Timestamp
 from adaptive_stream.gonum import go_round
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies import Policy, make_policy
-from adaptive_stream.settings import AdaptiveBufferSettings
+
+if TYPE_CHECKING:
+    from adaptive_stream.settings import AdaptiveBufferSettings
 
 __all__ = [
+    "LatencyItem",
     "LatencySample",
+    "NanosecondSamples",
     "buffer_decisions",
     "decisions_from_summary",
     "latency_summary",
@@ -67,21 +71,52 @@ def to_nanoseconds(sample: LatencySample) -> int | None:
     return None
 
 
-def _is_valid_ns(ns: int | None) -> bool:
-    return ns is not None
-
-
 def _valid_metrics(sample: SystemMetrics) -> bool:
     return sample.is_valid()
 
 
+class NanosecondSamples(list[int]):
+    """A batch of latency samples already in integer nanoseconds, each >= 0.
+
+    For producers that measure in nanoseconds and in blocks (and for trace replay): the
+    pipeline folds them in order without converting or checking each one again.
+    """
+
+
+#: What the latency observable may carry: one sample, or a batch of them.
+LatencyItem: TypeAlias = (
+    LatencySample | list[LatencySample] | tuple[LatencySample, ...] | NanosecondSamples
+)
+
+
 def latency_summary(latency: Observable[Any], policy: Policy[Any, Any]) -> Observable[Any]:
     """Valid latency samples folded into the policy's summary (for ``jetkvm``, the integer
-    nanosecond moving average), starting with the summary before any sample."""
+    nanosecond moving average), starting with the summary before any sample.
+
+    An item may also be a batch, folded in order: a ``list`` or ``tuple`` of samples, or
+    :class:`NanosecondSamples`. One Rx hop for many samples suits producers that measure in
+    blocks, and replays, where per-sample routing through Rx costs more than the arithmetic.
+    Invalid samples are skipped; an item with no valid sample re-emits the same summary.
+    """
     initial = policy.initial_latency()
-    nanoseconds: Observable[int | None] = latency.pipe(ops.map(to_nanoseconds))
-    valid = cast("Observable[int]", nanoseconds.pipe(ops.filter(_is_valid_ns)))
-    summaries: Observable[Any] = valid.pipe(ops.scan(policy.update_latency, initial))
+    update = policy.update_latency
+
+    def fold(summary: Any, item: Any) -> Any:
+        kind = type(item)
+        if kind is NanosecondSamples:
+            for ns in item:
+                summary = update(summary, ns)
+            return summary
+        if kind is list or kind is tuple:
+            for sample in item:
+                ns = to_nanoseconds(sample)
+                if ns is not None:
+                    summary = update(summary, ns)
+            return summary
+        ns = to_nanoseconds(item)
+        return summary if ns is None else update(summary, ns)
+
+    summaries: Observable[Any] = latency.pipe(ops.scan(fold, initial))
     return _seeded(summaries, initial)
 
 
@@ -164,7 +199,7 @@ def _decision(step: tuple[Any, BufferDecision]) -> BufferDecision:
 
 def buffer_decisions(
     metrics: Observable[SystemMetrics],
-    latency: Observable[LatencySample],
+    latency: Observable[LatencySample] | Observable[LatencyItem],
     ticks: Observable[Any],
     settings: AdaptiveBufferSettings | None = None,
     *,
@@ -179,8 +214,8 @@ def buffer_decisions(
 
     Args:
         metrics: observable of :class:`SystemMetrics`.
-        latency: observable of latency samples, each a ``timedelta`` or float seconds;
-            invalid samples (NaN, negative, ...) are skipped.
+        latency: observable of latency samples, each a ``timedelta`` or float seconds (or
+            a list of them, folded in order); invalid samples (NaN, negative, ...) are skipped.
         ticks: observable of anything; each item is one adaptation.
         settings: the settings (default: ``AdaptiveBufferSettings()``, the JetKVM values).
         policy: a policy object; by default the one the settings name.
@@ -194,7 +229,11 @@ def buffer_decisions(
         [10, 13]
     """
     if policy is None:
-        policy = make_policy(settings if settings is not None else AdaptiveBufferSettings())
+        if settings is None:
+            from adaptive_stream.settings import AdaptiveBufferSettings
+
+            settings = AdaptiveBufferSettings()
+        policy = make_policy(settings)
     return decisions_from_summary(
         metrics, latency_summary(latency, policy), ticks, policy, scheduler=scheduler
     )

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from reactivex.scheduler import HistoricalScheduler
 from reactivex.subject import Subject
 
 from adaptive_stream.gonum import format_float, go_round
 from adaptive_stream.model import BufferDecision, SystemMetrics
-from adaptive_stream.pipeline import buffer_decisions
-from adaptive_stream.policies import Policy, make_policy
-from adaptive_stream.settings import AdaptiveBufferSettings
+from adaptive_stream.pipeline import NanosecondSamples, buffer_decisions
+from adaptive_stream.policies import JetKVMPolicy, Policy, make_policy
+
+if TYPE_CHECKING:
+    from adaptive_stream.settings import AdaptiveBufferSettings
 
 __all__ = [
     "INPUT_HEADER",
@@ -67,6 +69,9 @@ class ReplayResult:
     metrics_samples: int
 
 
+_INF = math.inf
+
+
 def _number(text: str, column: str, line: int) -> float:
     if not text:
         raise TraceError(line, f"missing {column}")
@@ -79,15 +84,36 @@ def _number(text: str, column: str, line: int) -> float:
     return value
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(lines)
+def _diagnose(line: int, row: list[str], last_t: float) -> TraceError:
+    """The precise complaint about a row the fast path refused (the slow path: errors only)."""
+    if len(row) != len(INPUT_HEADER):
+        return TraceError(line, f"expected {len(INPUT_HEADER)} fields, got {len(row)}")
+    t_text, kind, cpu_text, mem_text, latency_text = row
     try:
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise TraceError(reader.line_num, f"malformed CSV: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise TraceError(reader.line_num + 1, f"not UTF-8 text: {exc.reason}") from None
+        t = _number(t_text, "t", line)
+        if t < last_t:
+            return TraceError(
+                line, f"time goes backwards: t={t_text[:40]} after t={format_float(last_t)}"
+            )
+        if kind == "latency":
+            if _number(latency_text, "latency_ms", line) < 0:
+                return TraceError(line, f"latency_ms is negative: {latency_text[:40]}")
+        elif kind == "metrics":
+            cpu = _number(cpu_text, "cpu_percent", line)
+            mem = _number(mem_text, "memory_percent", line)
+            if cpu < 0 or not 0 <= mem <= 100:
+                return TraceError(
+                    line,
+                    f"metrics out of range: cpu_percent={cpu_text[:40]}, "
+                    f"memory_percent={mem_text[:40]} (cpu must be >= 0, memory within 0..100)",
+                )
+        elif kind != "tick":
+            return TraceError(
+                line, f"unknown kind {kind[:40]!r} (expected metrics, latency or tick)"
+            )
+    except TraceError as error:
+        return error
+    return TraceError(line, "malformed row")  # pragma: no cover - the fast path refused it
 
 
 def replay_decisions(
@@ -98,14 +124,24 @@ def replay_decisions(
 ) -> ReplayResult:
     """Replay a trace (an iterable of its lines) and collect the decisions.
 
+    Latency samples that arrive between two other events are pushed as one batch (the
+    pipeline folds a batch in order), so Rx routes one item per tick, not one per sample;
+    the decisions are the same, since only ticks read the average.
+
+    Args:
+        lines: the trace's lines (a text file opened with ``newline=""``, or a list).
+        settings: the settings; by default the SPEC's JetKVM values.
+        policy: a policy object, instead of the one the settings name.
+
     Raises:
         TraceError: for the first malformed line (header, kind, field, time order).
     """
     if policy is None:
-        policy = make_policy(settings if settings is not None else AdaptiveBufferSettings())
+        # No settings: the JetKVM defaults, without importing pydantic (replay start-up time).
+        policy = JetKVMPolicy() if settings is None else make_policy(settings)
     scheduler = HistoricalScheduler(initial_clock=EPOCH)
     metrics: Subject[SystemMetrics] = Subject()
-    latency: Subject[float] = Subject()
+    latency: Subject[NanosecondSamples] = Subject()
     ticks: Subject[str] = Subject()
 
     rows: list[tuple[str, BufferDecision]] = []
@@ -122,58 +158,66 @@ def replay_decisions(
     )
 
     push_latency, push_metrics, push_tick = latency.on_next, metrics.on_next, ticks.on_next
+    advance_to = scheduler.advance_to
     n_ticks = n_latency = n_metrics = 0
-    last_t = -math.inf
-    source = _rows(lines)
-    header = next(source, None)
-    if header is None:
-        raise TraceError(1, "empty trace: expected the header " + ",".join(INPUT_HEADER))
-    if tuple(cell.strip() for cell in header[1]) != INPUT_HEADER:
-        raise TraceError(
-            header[0],
-            "bad header: expected "
-            + ",".join(INPUT_HEADER)
-            + f", got {','.join(header[1])[:80]!r}",
-        )
-    for line, row in source:
-        if not row:
-            continue  # blank line
-        if len(row) != 5:
-            raise TraceError(line, f"expected 5 fields, got {len(row)}")
-        t_text, kind = row[0], row[1]
-        t = _number(t_text, "t", line)
-        if t < last_t:
+    last_t = -_INF
+    pending = NanosecondSamples()
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise TraceError(1, "empty trace: expected the header " + ",".join(INPUT_HEADER))
+        if tuple(cell.strip() for cell in header) != INPUT_HEADER:
+            got = ",".join(header)[:80]
             raise TraceError(
-                line, f"time goes backwards: t={t_text} after t={format_float(last_t)}"
+                reader.line_num, f"bad header: expected {','.join(INPUT_HEADER)}, got {got!r}"
             )
-        last_t = t
-        if kind == "latency":
-            ms = _number(row[4], "latency_ms", line)
-            if ms < 0:
-                raise TraceError(line, f"latency_ms is negative: {row[4]}")
-            # SPEC: milliseconds rounded to the nearest integer nanosecond.
-            push_latency(go_round(ms * 1e6) / 1e9)
-            n_latency += 1
-        elif kind == "tick":
-            current_t = t_text
-            scheduler.advance_to(EPOCH + timedelta(seconds=t))
-            push_tick(t_text)
-            n_ticks += 1
-        elif kind == "metrics":
-            cpu = _number(row[2], "cpu_percent", line)
-            mem = _number(row[3], "memory_percent", line)
-            if cpu < 0 or not 0 <= mem <= 100:
-                raise TraceError(
-                    line,
-                    f"metrics out of range: cpu_percent={row[2]}, memory_percent={row[3]}"
-                    " (cpu must be >= 0, memory within 0..100)",
-                )
-            push_metrics(SystemMetrics(cpu, mem))
-            n_metrics += 1
-        else:
-            raise TraceError(
-                line, f"unknown kind {kind[:40]!r} (expected metrics, latency or tick)"
-            )
+        for row in reader:
+            # The fast path takes valid rows only; anything odd goes to _diagnose.
+            try:
+                t_text, kind, cpu_text, mem_text, latency_text = row
+                t = float(t_text)
+                if not last_t <= t < _INF:  # also false for NaN
+                    raise ValueError
+                if kind == "latency":
+                    ms = float(latency_text)
+                    if not 0.0 <= ms < _INF:
+                        raise ValueError
+                    # SPEC: milliseconds rounded to the nearest integer nanosecond.
+                    pending.append(go_round(ms * 1e6))
+                elif kind == "tick":
+                    if pending:
+                        n_latency += len(pending)
+                        push_latency(pending)
+                        pending = NanosecondSamples()
+                    current_t = t_text
+                    advance_to(EPOCH + timedelta(seconds=t))
+                    push_tick(t_text)
+                    n_ticks += 1
+                elif kind == "metrics":
+                    cpu, mem = float(cpu_text), float(mem_text)
+                    if not (0.0 <= cpu < _INF and 0.0 <= mem <= 100.0):
+                        raise ValueError
+                    if pending:
+                        n_latency += len(pending)
+                        push_latency(pending)
+                        pending = NanosecondSamples()
+                    push_metrics(SystemMetrics(cpu, mem))
+                    n_metrics += 1
+                else:
+                    raise ValueError
+                last_t = t
+            except ValueError:
+                if not row:
+                    continue  # a blank line
+                raise _diagnose(reader.line_num, row, last_t) from None
+    except csv.Error as exc:
+        raise TraceError(reader.line_num, f"malformed CSV: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(reader.line_num + 1, f"not UTF-8 text: {exc.reason}") from None
+    if pending:
+        n_latency += len(pending)
+        push_latency(pending)
     return ReplayResult(rows, n_ticks, n_latency, n_metrics)
 
 
