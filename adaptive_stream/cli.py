@@ -12,6 +12,7 @@ Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-si
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from adaptive_stream.replay import ReplayResult
     from adaptive_stream.settings import AdaptiveBufferSettings
+
+#: The settings' environment prefix (``settings.ENV_PREFIX``; kept here so that checking for
+#: it does not import pydantic).
+ENV_PREFIX = "ADAPTIVE_STREAM_"
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -35,19 +40,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    from adaptive_stream.settings import AdaptiveBufferSettings
+_HELP_FLAGS = frozenset({"-h", "--help"})
+_documented_settings = False  # whether setting flags are declared (only for --help)
 
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """``--profile``, plus one flag per setting.
+
+    Setting flags are declared (with their docs) only when help is asked for: otherwise they
+    are collected by :func:`main` from the arguments argparse does not know, and validated
+    by the settings class, so that a plain ``replay`` never imports pydantic.
+    """
     group = parser.add_argument_group(
         "settings",
-        "Override the profile and ADAPTIVE_STREAM_* environment variables. Durations take "
-        "units: 20ms, 0.5s (a bare number is seconds).",
+        "Every setting is also a flag (--max-buffer-size 12, --target-latency=15ms). They "
+        "override the profile, which ADAPTIVE_STREAM_* environment variables override. "
+        "Durations take units: 20ms, 0.5s (a bare number is seconds).",
     )
     group.add_argument(
         "--profile",
         metavar="NAME|FILE",
         help="TOML settings profile: a file, or a name under config/ (jetkvm, desktop)",
     )
+    if not _documented_settings:
+        return
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
     for name, field in AdaptiveBufferSettings.model_fields.items():
         default = field.default
         shown = default
@@ -61,27 +79,62 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _setting_overrides(extra: Sequence[str]) -> dict[str, str]:
+    """``--name value`` / ``--name=value`` pairs that argparse left over, as settings.
+
+    Raises:
+        ValueError: for a stray token or a flag without its value.
+    """
+    overrides: dict[str, str] = {}
+    items = list(extra)
+    while items:
+        token = items.pop(0)
+        if not token.startswith("--") or token == "--":
+            raise ValueError(f"unrecognized argument: {token}")
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            if not items or items[0].startswith("--"):
+                raise ValueError(f"{token} expects a value")
+            value = items.pop(0)
+        overrides[name.replace("-", "_")] = value
+    return overrides
+
+
+def _wants_settings(args: argparse.Namespace) -> bool:
+    """Whether anything but the defaults was asked for: a profile, a flag, the environment."""
+    return bool(
+        getattr(args, "profile", None)
+        or getattr(args, "setting_overrides", None)
+        or any(key.startswith(ENV_PREFIX) for key in os.environ)
+    )
+
+
 def _settings_from(args: argparse.Namespace) -> AdaptiveBufferSettings:
     from adaptive_stream.settings import load_settings
 
-    overrides = {
+    overrides: dict[str, Any] = {
         key.removeprefix("setting_"): value
         for key, value in vars(args).items()
-        if key.startswith("setting_") and value is not None
+        if key.startswith("setting_") and key != "setting_overrides" and value is not None
     }
-    return load_settings(args.profile, **overrides)
+    overrides.update(getattr(args, "setting_overrides", None) or {})
+    return load_settings(getattr(args, "profile", None), **overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="adaptive-stream",
+        allow_abbrev=False,
         description="Decide, live, how many frames an audio pipeline should buffer.",
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # No prefix matching: unknown --flags are settings, and must not be taken for others.
+    sub_kwargs: dict[str, Any] = {"allow_abbrev": False}
 
     replay = sub.add_parser(
         "replay",
+        **sub_kwargs,
         help="replay a trace CSV and print one decision row per tick",
         description=(
             "Replay a trace (header t,kind,cpu_percent,memory_percent,latency_ms) through the "
@@ -93,13 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
+        **sub_kwargs,
         help="replay the bundled sample trace and summarise it",
         description="Replay the bundled sample trace and print its decisions with a summary.",
     )
     demo.add_argument("--trace", default=str(SAMPLE_TRACE), help="trace to replay instead")
     _add_settings_flags(demo)
 
-    settings = sub.add_parser("settings", help="print the settings in force")
+    settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
     _add_settings_flags(settings)
     return parser
 
@@ -124,7 +178,7 @@ def _open_trace(path: str) -> Any:
 def _run_replay(args: argparse.Namespace) -> int:
     from adaptive_stream.replay import TraceError, replay
 
-    settings = _settings_from(args)
+    settings = _settings_from(args) if _wants_settings(args) else None
     try:
         source = _open_trace(args.trace)
     except OSError as exc:
@@ -207,9 +261,16 @@ def _run_settings(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``adaptive-stream`` console script."""
+    global _documented_settings
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _documented_settings = not _HELP_FLAGS.isdisjoint(arguments)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    from adaptive_stream.settings import SettingsError
+    args, extra = parser.parse_known_args(arguments)
+    try:
+        args.setting_overrides = _setting_overrides(extra)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from adaptive_stream.errors import SettingsError
 
     handlers = {"replay": _run_replay, "demo": _run_demo, "settings": _run_settings}
     try:

@@ -23,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from adaptive_stream.errors import SettingsError
+
 __all__ = [
     "ENV_PREFIX",
     "AdaptiveBufferSettings",
@@ -69,16 +71,6 @@ def parse_duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-class SettingsError(ValueError):
-    """Invalid settings: each line names the setting, its allowed range and what was given."""
-
-    def __init__(self, problems: list[str], origin: str | None = None) -> None:
-        self.problems = problems
-        self.origin = origin
-        prefix = f"{origin}: " if origin else ""
-        super().__init__(prefix + "; ".join(problems))
 
 
 class AdaptiveBufferSettings(BaseSettings):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from adaptive_stream.cli import main
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_help_documents_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,3 +50,50 @@ def test_console_script_runs_as_a_module() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("adaptive-stream ")
+
+
+def test_env_prefix_matches_the_settings() -> None:
+    from adaptive_stream import cli, settings
+
+    assert cli.ENV_PREFIX == settings.ENV_PREFIX
+
+
+def test_plain_replay_does_not_import_pydantic(tmp_path: Path) -> None:
+    """Start-up time: replay with default settings needs neither pydantic nor loguru."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from adaptive_stream.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['replay', {str(DATA / 'sample.trace.csv')!r}]) == 0\n"
+        "print(sorted(m for m in ('pydantic', 'loguru', 'psutil') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAPTIVE_STREAM_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-buffer-size"], "--max-buffer-size expects a value"),
+        (["stray"], "unrecognized argument: stray"),
+    ],
+)
+def test_bad_setting_flags_are_usage_errors(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["replay", str(DATA / "sample.trace.csv"), *args])
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_setting_flags_accept_both_spellings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "--max-buffer-size=11", "--min-buffer-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "max_buffer_size" in out
+    rows = dict(line.split(None, 1) for line in out.splitlines())
+    assert (rows["max_buffer_size"], rows["min_buffer_size"]) == ("11", "2")
