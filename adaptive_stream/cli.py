@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ ENV_PREFIX = "ADAPTIVE_STREAM_"
 EXIT_OK = 0
 EXIT_USAGE = 2
 
-SAMPLE_TRACE = Path(__file__).resolve().parent / "data" / "sample.trace.csv"
+SAMPLE_TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.trace.csv")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay the bundled sample trace and summarise it",
         description="Replay the bundled sample trace and print its decisions with a summary.",
     )
-    demo.add_argument("--trace", default=str(SAMPLE_TRACE), help="trace to replay instead")
+    demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
     _add_settings_flags(demo)
 
     settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)

@@ -52,18 +52,16 @@ def format_float(x: float) -> str:
     >>> [format_float(v) for v in (1.0, 0.6000000000000001, 1e-05, 1234567.0, 1e21, -0.0)]
     ['1', '0.6000000000000001', '1e-05', '1.234567e+06', '1e+21', '-0']
     """
+    text = repr(x)
+    if -1e6 < x < 1e6:  # the common case; False for NaN
+        # Below 1e6 Python and Go agree, exponent form included (1e-05), but for ".0".
+        return text[:-2] if text.endswith(".0") else text
     if math.isnan(x):
         return "NaN"
-    if x in (math.inf, -math.inf):
+    if math.isinf(x):
         return "+Inf" if x > 0 else "-Inf"
-    text = repr(x)
     if "e" in text:
-        # Python and Go agree here: shortest mantissa, sign and at least two exponent digits.
-        return text
-    if text.endswith(".0"):
-        text = text[:-2]
-    magnitude = -x if x < 0 else x
-    if magnitude < 1e6:
+        # From 1e16 up Python writes the exponent form too, with Go's digits and sign.
         return text
     # 1e6 <= |x| < 1e16: Python wrote positional digits, Go writes d.ddde+XX.
     sign = "-" if text.startswith("-") else ""

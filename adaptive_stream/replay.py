@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from reactivex.scheduler import HistoricalScheduler
-from reactivex.subject import Subject
+from reactivex import Observable, abc, typing
+from reactivex.disposable import Disposable
+from reactivex.scheduler.scheduler import Scheduler
 
 from adaptive_stream.gonum import format_float, go_round
 from adaptive_stream.model import BufferDecision, SystemMetrics
@@ -36,6 +37,7 @@ __all__ = [
     "INPUT_HEADER",
     "OUTPUT_HEADER",
     "ReplayResult",
+    "TraceClock",
     "TraceError",
     "format_decision",
     "replay",
@@ -49,6 +51,8 @@ OUTPUT_HEADER = (
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+_T = TypeVar("_T")
+
 
 class TraceError(ValueError):
     """A trace that cannot be replayed: ``line`` is its 1-based line number (0: no line)."""
@@ -57,6 +61,70 @@ class TraceError(ValueError):
         self.line = line
         self.message = message
         super().__init__(f"line {line}: {message}" if line else message)
+
+
+class TraceClock(Scheduler):
+    """The trace's virtual clock: the replay sets it from each tick's ``t``.
+
+    It only tells time (decisions are stamped with it). A replay schedules nothing: every
+    event is pushed in trace order, so this costs one attribute write per tick where
+    ``HistoricalScheduler.advance_to`` would take a lock and convert times twice.
+    """
+
+    def __init__(self, start: datetime = EPOCH) -> None:
+        super().__init__()
+        self._now = start
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    def set_seconds(self, seconds: float) -> None:
+        """Move the clock to ``seconds`` after the epoch."""
+        self._now = EPOCH + timedelta(seconds=seconds)
+
+    def schedule(
+        self, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        """Run ``action`` at once, on the replaying thread."""
+        return self.invoke_action(action, state)
+
+    def schedule_relative(
+        self, duetime: typing.RelativeTime, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        raise NotImplementedError("a trace clock only tells time; it cannot schedule ahead")
+
+    def schedule_absolute(
+        self, duetime: typing.AbsoluteTime, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        raise NotImplementedError("a trace clock only tells time; it cannot schedule ahead")
+
+
+class _Feed(Observable[_T]):
+    """A hot source that the replay pushes into, for exactly one subscriber.
+
+    A ``Subject`` without what a replay does not need (a lock, a copy of the observer list
+    and a disposed check on every push): one thread pushes, one pipeline listens.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.push: Callable[[_T], None] = self._unsubscribed
+
+    def _unsubscribed(self, value: _T) -> None:
+        raise RuntimeError("nothing is subscribed to this feed")
+
+    def _subscribe_core(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        if self.push != self._unsubscribed:
+            raise RuntimeError("a replay feed takes one subscriber")
+        self.push = observer.on_next
+
+        def detach() -> None:
+            self.push = self._unsubscribed
+
+        return Disposable(detach)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +207,10 @@ def replay_decisions(
     if policy is None:
         # No settings: the JetKVM defaults, without importing pydantic (replay start-up time).
         policy = JetKVMPolicy() if settings is None else make_policy(settings)
-    scheduler = HistoricalScheduler(initial_clock=EPOCH)
-    metrics: Subject[SystemMetrics] = Subject()
-    latency: Subject[NanosecondSamples] = Subject()
-    ticks: Subject[str] = Subject()
+    clock = TraceClock()
+    metrics: _Feed[SystemMetrics] = _Feed()
+    latency: _Feed[NanosecondSamples] = _Feed()
+    ticks: _Feed[str] = _Feed()
 
     rows: list[tuple[str, BufferDecision]] = []
     current_t = ""
@@ -153,15 +221,17 @@ def replay_decisions(
     def fail(error: Exception) -> None:
         raise error
 
-    buffer_decisions(metrics, latency, ticks, policy=policy, scheduler=scheduler).subscribe(
+    buffer_decisions(metrics, latency, ticks, policy=policy, scheduler=clock).subscribe(
         record, fail
     )
 
-    push_latency, push_metrics, push_tick = latency.on_next, metrics.on_next, ticks.on_next
-    advance_to = scheduler.advance_to
+    push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
+    set_clock = clock.set_seconds
     n_ticks = n_latency = n_metrics = 0
-    last_t = -_INF
+    inf = _INF  # a local: read on every row
+    last_t = -inf
     pending = NanosecondSamples()
+    add_latency = pending.append
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
@@ -177,31 +247,36 @@ def replay_decisions(
             try:
                 t_text, kind, cpu_text, mem_text, latency_text = row
                 t = float(t_text)
-                if not last_t <= t < _INF:  # also false for NaN
+                if not last_t <= t < inf:  # also false for NaN
                     raise ValueError
                 if kind == "latency":
                     ms = float(latency_text)
-                    if not 0.0 <= ms < _INF:
+                    if not 0.0 <= ms < inf:
                         raise ValueError
-                    # SPEC: milliseconds rounded to the nearest integer nanosecond.
-                    pending.append(go_round(ms * 1e6))
+                    # SPEC: milliseconds rounded to the nearest integer nanosecond, halves
+                    # away from zero (gonum.go_round, inlined for x >= 0: once per sample).
+                    ns_float = ms * 1e6
+                    ns = int(ns_float)
+                    add_latency(ns + 1 if ns_float - ns >= 0.5 else ns)
                 elif kind == "tick":
                     if pending:
                         n_latency += len(pending)
                         push_latency(pending)
                         pending = NanosecondSamples()
+                        add_latency = pending.append
                     current_t = t_text
-                    advance_to(EPOCH + timedelta(seconds=t))
+                    set_clock(t)
                     push_tick(t_text)
                     n_ticks += 1
                 elif kind == "metrics":
                     cpu, mem = float(cpu_text), float(mem_text)
-                    if not (0.0 <= cpu < _INF and 0.0 <= mem <= 100.0):
+                    if not (0.0 <= cpu < inf and 0.0 <= mem <= 100.0):
                         raise ValueError
                     if pending:
                         n_latency += len(pending)
                         push_latency(pending)
                         pending = NanosecondSamples()
+                        add_latency = pending.append
                     push_metrics(SystemMetrics(cpu, mem))
                     n_metrics += 1
                 else:

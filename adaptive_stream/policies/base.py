@@ -8,6 +8,7 @@ a process table or a Subject.
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
@@ -45,6 +46,11 @@ class Policy(Protocol[StateT, LatencyT]):
 
     def update_latency(self, summary: LatencyT, sample_ns: int) -> LatencyT:
         """Fold one valid latency sample (integer nanoseconds, >= 0) into the summary."""
+        ...
+
+    def update_latency_batch(self, summary: LatencyT, samples: Iterable[int]) -> LatencyT:
+        """Fold many valid samples in order: the same as calling ``update_latency`` on
+        each, in one call (policies implement it as a plain loop)."""
         ...
 
     def decide(

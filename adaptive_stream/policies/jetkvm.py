@@ -7,9 +7,10 @@ latency), because replays must match the original byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from adaptive_stream.gonum import go_div, go_round
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
@@ -78,8 +79,7 @@ class JetKVMParams:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class JetKVMState:
+class JetKVMState(NamedTuple):
     """What the firmware keeps between ticks: the two integer sizes and the count."""
 
     input_size: int
@@ -167,6 +167,16 @@ class JetKVMPolicy:
             return sample_ns
         p = self.params
         return int(float(summary) * p.historical_weight + float(sample_ns) * p.current_weight)
+
+    def update_latency_batch(self, summary: int, samples: Iterable[int]) -> int:
+        p = self.params
+        historical, current = p.historical_weight, p.current_weight
+        for sample_ns in samples:  # update_latency, inlined: once per sample
+            if summary == 0:
+                summary = sample_ns
+            else:
+                summary = int(float(summary) * historical + float(sample_ns) * current)
+        return summary
 
     def decide(
         self, state: JetKVMState, metrics: SystemMetrics, latency: int, now: datetime
