@@ -25,7 +25,7 @@ from reactivex import Observable, abc, typing
 from reactivex.disposable import Disposable
 from reactivex.scheduler.scheduler import Scheduler
 
-from adaptive_stream.gonum import format_float, go_round
+from adaptive_stream.gonum import format_float
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.pipeline import NanosecondSamples, buffer_decisions
 from adaptive_stream.policies import JetKVMPolicy, Policy, make_policy

@@ -7,8 +7,8 @@ a process table or a Subject.
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
