@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 __all__ = ["BufferDecision", "BufferSizes", "SystemMetrics"]
 
 
-@dataclass(frozen=True, slots=True)
-class SystemMetrics:
+class SystemMetrics(NamedTuple):
     """One aggregated metrics sample, as the policy sees it (SPEC step 2).
 
     Attributes:

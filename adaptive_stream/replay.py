@@ -17,9 +17,8 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from reactivex import Observable, abc, typing
 from reactivex.disposable import Disposable
@@ -127,8 +126,7 @@ class _Feed(Observable[_T]):
         return Disposable(detach)
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
+class ReplayResult(NamedTuple):
     """What a replay produced: each decision with the tick's ``t`` exactly as written."""
 
     rows: list[tuple[str, BufferDecision]]
@@ -150,6 +148,26 @@ def _number(text: str, column: str, line: int) -> float:
     if not math.isfinite(value):
         raise TraceError(line, f"{column} is not a finite number: {text[:40]!r}")
     return value
+
+
+def _csv_row(text: str, line: int) -> list[str]:
+    """One line with quotes, unquoted by the csv module."""
+    try:
+        return next(csv.reader([text]), [""])
+    except csv.Error as exc:
+        raise TraceError(line, f"malformed CSV: {exc}") from None
+
+
+def _check_header(row: list[str]) -> None:
+    cells = tuple(cell.strip() for cell in row)
+    if cells and cells[0].startswith("\ufeff"):  # a byte-order mark from some editors
+        cells = (cells[0][1:], *cells[1:])
+    if cells != INPUT_HEADER:
+        expected = ",".join(INPUT_HEADER)
+        if cells == ("",):
+            raise TraceError(1, f"empty trace: expected the header {expected}")
+        got = ",".join(row)[:80]
+        raise TraceError(1, f"bad header: expected {expected}, got {got!r}")
 
 
 def _diagnose(line: int, row: list[str], last_t: float) -> TraceError:
@@ -232,17 +250,15 @@ def replay_decisions(
     last_t = -inf
     pending = NanosecondSamples()
     add_latency = pending.append
-    reader = csv.reader(lines)
+    line = 0
     try:
-        header = next(reader, None)
-        if header is None:
-            raise TraceError(1, "empty trace: expected the header " + ",".join(INPUT_HEADER))
-        if tuple(cell.strip() for cell in header) != INPUT_HEADER:
-            got = ",".join(header)[:80]
-            raise TraceError(
-                reader.line_num, f"bad header: expected {','.join(INPUT_HEADER)}, got {got!r}"
-            )
-        for row in reader:
+        for text in lines:
+            line += 1
+            # Plain rows split on commas (fast); a row with quotes goes through csv.
+            row = text.rstrip("\r\n").split(",") if '"' not in text else _csv_row(text, line)
+            if line == 1:
+                _check_header(row)
+                continue
             # The fast path takes valid rows only; anything odd goes to _diagnose.
             try:
                 t_text, kind, cpu_text, mem_text, latency_text = row
@@ -283,13 +299,13 @@ def replay_decisions(
                     raise ValueError
                 last_t = t
             except ValueError:
-                if not row:
+                if row == [""]:
                     continue  # a blank line
-                raise _diagnose(reader.line_num, row, last_t) from None
-    except csv.Error as exc:
-        raise TraceError(reader.line_num, f"malformed CSV: {exc}") from None
+                raise _diagnose(line, row, last_t) from None
     except UnicodeDecodeError as exc:
-        raise TraceError(reader.line_num + 1, f"not UTF-8 text: {exc.reason}") from None
+        raise TraceError(line + 1, f"not UTF-8 text: {exc.reason}") from None
+    if line == 0:
+        raise TraceError(1, "empty trace: expected the header " + ",".join(INPUT_HEADER))
     if pending:
         n_latency += len(pending)
         push_latency(pending)

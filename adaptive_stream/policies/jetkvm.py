@@ -8,7 +8,6 @@ latency), because replays must match the original byte for byte.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -37,8 +36,7 @@ def _ns(value: timedelta) -> int:
     return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * _NS_PER_US
 
 
-@dataclass(frozen=True, slots=True)
-class JetKVMParams:
+class JetKVMParams(NamedTuple):
     """The numbers the firmware's decision uses (SPEC defaults table)."""
 
     min_size: int = 3
@@ -125,12 +123,19 @@ def combine_factors(cpu: float, memory: float, latency: float, params: JetKVMPar
 
 def adapt_size(current: float, factor: float, params: JetKVMParams) -> float:
     """SPEC step 5: move toward max (factor > 0) or min (factor <= 0), smooth, clamp."""
+    # Ints meet floats here exactly as Go's float64(int) conversions do (sizes < 2**53).
+    low, high = params.min_size, params.max_size
     if factor > 0:
-        target = current + factor * (float(params.max_size) - current)
+        target = current + factor * (high - current)
     else:
-        target = current + factor * (current - float(params.min_size))
+        target = current + factor * (current - low)
     new = current + params.smoothing * (target - current)
-    return max(float(params.min_size), min(float(params.max_size), new))
+    # math.Max(min, math.Min(max, new)); comparisons keep a NaN a NaN, as Go's do.
+    if new > high:
+        return float(high)
+    if new < low:
+        return float(low)
+    return new
 
 
 class JetKVMPolicy:
@@ -195,20 +200,21 @@ class JetKVMPolicy:
         adjusted = abs(new_in - cur_in) >= 0.5 or abs(new_out - cur_out) >= 0.5
         if adjusted:
             state = JetKVMState(go_round(new_in), go_round(new_out), state.adaptation_count + 1)
+        # Positional, in BufferDecision's field order: one is built per tick.
         return state, BufferDecision(
-            time=now,
-            input_size=state.input_size,
-            output_size=state.output_size,
-            adjusted=adjusted,
-            combined_factor=combined,
-            cpu_factor=cpu_f,
-            memory_factor=mem_f,
-            latency_factor=lat_f,
-            cpu_percent=cpu,
-            memory_percent=memory,
-            average_latency_ns=latency,
-            adaptation_count=state.adaptation_count,
-            target_input=new_in,
-            target_output=new_out,
-            policy=self.name,
+            now,  # time
+            state.input_size,
+            state.output_size,
+            adjusted,
+            combined,  # combined_factor
+            cpu_f,
+            mem_f,
+            lat_f,
+            cpu,  # cpu_percent
+            memory,  # memory_percent
+            latency,  # average_latency_ns
+            state.adaptation_count,
+            new_in,  # target_input
+            new_out,  # target_output
+            "jetkvm",  # policy
         )
