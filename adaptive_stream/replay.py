@@ -14,7 +14,6 @@ A trace is checked as it is read; the first problem stops the replay with a
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -151,7 +150,9 @@ def _number(text: str, column: str, line: int) -> float:
 
 
 def _csv_row(text: str, line: int) -> list[str]:
-    """One line with quotes, unquoted by the csv module."""
+    """One line with quotes, unquoted by the csv module (imported only when needed)."""
+    import csv
+
     try:
         return next(csv.reader([text]), [""])
     except csv.Error as exc:

@@ -3,7 +3,11 @@ output as ``adaptive-stream replay``, in one plain Python loop with no Rx, no py
 validation beyond what parsing needs.
 
 It is a yardstick, not a second implementation of the product: the benchmark checks that its
-output equals the product's before timing anything. Usage: ``python plain_replay.py TRACE``.
+output equals the product's before timing anything.
+
+Usage: ``python plain_replay.py [--checked] TRACE``. With ``--checked`` it also does the input
+checks every replay must do (``t`` parsed, in order and finite; latency and metrics finite
+and in range), failing with exit code 2, so that the two programs differ only by Rx.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def adapt(cur: float, c: float) -> float:
     return max(3.0, min(20.0, new))
 
 
-def main(path: str) -> None:
+def main(path: str, checked: bool) -> None:
     target, maximum = 20_000_000, 50_000_000
     mid_lat = (maximum + target) // 2
     avg = 0
@@ -67,12 +71,24 @@ def main(path: str) -> None:
     with open(path, newline="") as handle:
         rows = csv.reader(handle)
         next(rows)
+        inf = float("inf")
+        last_t = -inf
         for t, kind, c, m, lat in rows:
+            if checked:
+                t_value = float(t)
+                if not last_t <= t_value < inf:
+                    sys.exit(2)
+                last_t = t_value
             if kind == "latency":
-                s = go_round(float(lat) * 1e6)
+                ms = float(lat)
+                if checked and not 0.0 <= ms < inf:
+                    sys.exit(2)
+                s = go_round(ms * 1e6)
                 avg = s if avg == 0 else int(float(avg) * 0.7 + float(s) * 0.3)
             elif kind == "metrics":
                 cpu, mem, have_metrics = float(c), float(m), True
+                if checked and not (0.0 <= cpu < inf and 0.0 <= mem <= 100.0):
+                    sys.exit(2)
             elif kind == "tick" and have_metrics:
                 if avg > maximum:
                     lf = -1.0
@@ -95,4 +111,5 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    arguments = sys.argv[1:]
+    main(arguments[-1], "--checked" in arguments)
