@@ -9,7 +9,12 @@ STAMP := $(VENV)/.installed
 .PHONY: run demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "'$(PYTHON) -m venv' is unavailable here; creating $(VENV) with virtualenv"; \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m pip install --quiet --user virtualenv \
+	    || $(PYTHON) -m pip install --quiet --user --break-system-packages virtualenv; \
+	  $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -20,9 +25,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/adaptive-stream demo
 
+LINT_PATHS := adaptive_stream tests $(wildcard benchmarks examples)
+
 lint: $(STAMP)
-	$(BIN)/ruff check adaptive_stream tests benchmarks examples
-	$(BIN)/ruff format --check adaptive_stream tests benchmarks examples
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
