@@ -154,7 +154,7 @@ def _csv_row(text: str, line: int) -> list[str]:
     import csv
 
     try:
-        return next(csv.reader([text]), [""])
+        return next(csv.reader([text], strict=True), [""])
     except csv.Error as exc:
         raise TraceError(line, f"malformed CSV: {exc}") from None
 

@@ -246,3 +246,24 @@ def test_latency_pushed_from_several_threads_through_a_locked_subject() -> None:
     for t in threads:
         t.join()
     assert seen == 1 + 4 * 2000  # the seed, then every sample
+
+
+def test_latency_batches_fold_like_single_samples() -> None:
+    """A list, a tuple or NanosecondSamples is folded in order, invalid samples skipped."""
+    from adaptive_stream.pipeline import NanosecondSamples, latency_summary
+    from adaptive_stream.policies import JetKVMPolicy
+
+    def summaries(items: list[Any]) -> list[int]:
+        source: Subject[Any] = Subject()
+        out: list[int] = []
+        latency_summary(source, JetKVMPolicy()).subscribe(out.append)
+        for item in items:
+            source.on_next(item)
+        return out
+
+    one_by_one = summaries([0.010, 0.020, float("nan"), 0.030])
+    assert summaries([[0.010, 0.020], (float("nan"), 0.030)])[-1] == one_by_one[-1]
+    assert (
+        summaries([NanosecondSamples([10_000_000, 20_000_000, 30_000_000])])[-1] == (one_by_one[-1])
+    )
+    assert summaries([[float("nan")]]) == [0, 0]  # nothing valid: the same summary again

@@ -140,3 +140,32 @@ def test_replay_honours_settings_flags(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0
     sizes = [int(row.split(",")[1]) for row in out.splitlines()[1:]]
     assert max(sizes) == 11  # 12 is never reached, for the same reason 20 is not
+
+
+def test_quoted_fields_and_a_byte_order_mark_are_accepted() -> None:
+    trace = "\ufeff" + HEADER + '"0","metrics","5","10",""\n0.5,tick,,,\n'
+    rows = replay_decisions(io.StringIO(trace)).rows
+    assert [(t, d.input_size) for t, d in rows] == [("0.5", 10)]
+
+
+def test_a_quoted_row_with_an_unterminated_quote_is_a_line_error() -> None:
+    trace = HEADER + '0,metrics,5,10,"\n'
+    with pytest.raises(TraceError) as caught:
+        replay_decisions(io.StringIO(trace))
+    assert caught.value.line == 2
+
+
+def test_the_trace_clock_only_tells_time() -> None:
+    from adaptive_stream.replay import EPOCH, TraceClock
+
+    clock = TraceClock()
+    assert clock.now == EPOCH
+    clock.set_seconds(1.5)
+    assert (clock.now - EPOCH).total_seconds() == 1.5
+    ran: list[int] = []
+    clock.schedule(lambda _scheduler, _state: ran.append(1))
+    assert ran == [1]
+    with pytest.raises(NotImplementedError):
+        clock.schedule_relative(1.0, lambda _s, _t: None)
+    with pytest.raises(NotImplementedError):
+        clock.schedule_absolute(EPOCH, lambda _s, _t: None)
