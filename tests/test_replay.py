@@ -87,7 +87,7 @@ def test_crlf_and_blank_lines_are_accepted() -> None:
         (HEADER + "0,metrics,5,101,\n", 2, "metrics out of range"),
         (HEADER + "x,tick,,,\n", 2, "t is not a number"),
         (HEADER + "1,tick,,,\n0.5,tick,,,\n", 3, "time goes backwards"),
-        (HEADER + '0,"metrics,5,10,\n', 2, "expected 5 fields"),
+        (HEADER + '0,"metrics,5,10,\n', 2, "malformed CSV"),
     ],
 )
 def test_bad_traces_name_the_line(trace: str, line: int, message: str) -> None:
