@@ -175,7 +175,14 @@ def _open_trace(path: str) -> Any:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
+    import gc
+
     from adaptive_stream.replay import TraceError, replay
+
+    # A replay makes a few hundred thousand short-lived objects; without this, each full
+    # collection would walk every object made at import time again (measured: about 5 % of
+    # a one-hour replay). Safe here: the process ends when the replay does.
+    gc.freeze()
 
     settings = _settings_from(args) if _wants_settings(args) else None
     try:

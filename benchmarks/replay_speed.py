@@ -9,6 +9,7 @@ aim 1.5x). Run: ``make bench`` or ``.venv/bin/python benchmarks/replay_speed.py`
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import random
 import shutil
@@ -69,6 +70,12 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     trace = args.out / "hour.trace.csv"
     ticks, samples = make_trace(trace)
+
+    # An installed wheel carries bytecode; an editable install under PYTHONDONTWRITEBYTECODE
+    # (set on the CI machines) would compile the package on every run. Compile it once.
+    import adaptive_stream
+
+    compileall.compile_dir(Path(adaptive_stream.__file__).parent, quiet=1)
 
     exe = shutil.which("adaptive-stream", path=str(Path(sys.executable).parent))
     product = [exe] if exe else [sys.executable, "-m", "adaptive_stream"]
