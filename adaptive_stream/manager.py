@@ -10,14 +10,17 @@ ticks, decisions and the ``decisions``/``sizes`` subscribers run on the manager'
 
 from __future__ import annotations
 
+import math
+import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import reactivex as rx
 from loguru import logger
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import BehaviorSubject, Subject
 
@@ -26,7 +29,11 @@ from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 from adaptive_stream.pipeline import LatencySample, policy_steps, to_nanoseconds
 from adaptive_stream.policies import Policy, make_policy
 from adaptive_stream.settings import AdaptiveBufferSettings
-from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler, metrics_on_ticks
+from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
+
+#: The longest wait before resubscribing to a metrics source that failed again and again
+#: (the wait doubles from one adaptation interval up to this).
+MAX_RESTART_BACKOFF = timedelta(seconds=30)
 
 __all__ = [
     "AdaptiveBufferManager",
@@ -79,6 +86,23 @@ class AdaptiveBufferManager:
         self._last_adaptation: datetime = self._created
         self._accepted = 0
         self._rejected = 0
+        self._ceiling_ns = _ns(self.settings.latency_ceiling)
+        self._latency_log = _RateLimited(self.settings.adaptation_interval)
+
+        # The metrics path: validation, staleness and the source's failures (per metrics
+        # sample or per tick, never per latency sample).
+        self._metrics_lock = threading.Lock()
+        self._cpu_ceiling = 100.0 * (os.cpu_count() or 1)
+        self._stale_after = self.settings.metrics_stale_after
+        self._metrics_time: datetime | None = None  # when the last valid sample arrived
+        self._metrics_present = True  # False after a sampler found nothing to measure
+        self._stale = False  # as last seen by a tick (for logging the transitions)
+        self._metrics_accepted = 0
+        self._metrics_rejected = 0
+        self._source_errors = 0
+        self._source_restarts = 0
+        self._metrics_log = _RateLimited(self.settings.adaptation_interval)
+        self._source_log = _RateLimited(self.settings.adaptation_interval)
         self._running = False
         self._subscription: abc.DisposableBase | None = None
         self._own_scheduler: EventLoopScheduler | None = None
@@ -126,11 +150,19 @@ class AdaptiveBufferManager:
             source = self._metrics_source
             if source is None:
                 source = self._metrics_source = ProcessSampler()  # the current process
-            metrics = source if isinstance(source, Observable) else metrics_on_ticks(source, ticks)
+            metrics: Observable[SystemMetrics]
+            if isinstance(source, Observable):
+                metrics = self._resilient(source, scheduler)
+            else:
+                metrics = self._sampled(source, ticks)
+            # Ticks whose metrics are missing or stale decide nothing. The gate is subscribed
+            # after the metrics (with_latest_from subscribes its other sources first), so on
+            # a shared tick it sees the sample taken on that same tick.
+            fresh_ticks = ticks.pipe(ops.filter(self._tick_has_fresh_metrics))
             steps = policy_steps(
                 metrics,
                 self._summary,
-                ticks,
+                fresh_ticks,
                 self.policy,
                 initial_state=self._state,
                 scheduler=scheduler,
@@ -184,16 +216,199 @@ class AdaptiveBufferManager:
     def update_latency(self, sample: LatencySample) -> None:
         """Report one measured latency: a ``timedelta`` or float seconds.
 
-        Safe from any thread, never raises: NaN, infinite or negative samples are counted as
-        rejected and dropped.
+        Safe from any thread, never raises: NaN, infinite, negative samples, samples above
+        ``latency_ceiling`` and anything that is not a latency are counted as rejected
+        (``stats()["rejected_samples"]``) and dropped, with at most one warning per
+        adaptation interval (by the scheduler's clock).
         """
-        ns = to_nanoseconds(sample)
+        try:
+            ns = to_nanoseconds(sample)
+        except Exception:  # an object whose conversion raises: not a latency
+            ns = None
         with self._push_lock:
-            if ns is None:
-                self._rejected += 1
+            if ns is not None and ns <= self._ceiling_ns:
+                self._accepted += 1
+                self._latency.on_next(ns)
                 return
-            self._accepted += 1
-            self._latency.on_next(ns)
+            self._rejected += 1
+            report = self._latency_log.due(self._now())
+            total = self._rejected
+        if report is not None:
+            why = "above latency_ceiling" if ns is not None else "not a latency >= 0"
+            logger.warning(
+                "rejected latency sample {} ({}): {} rejected since the last report, {} in all",
+                _short(sample),
+                why,
+                report,
+                total,
+            )
+
+    # -- the metrics path --------------------------------------------------------------------
+
+    def _accept_metrics(self, sample: Any) -> SystemMetrics | None:
+        """``sample`` as plain floats if the policy may see it; otherwise count, log (rate
+        limited) and drop it."""
+        problem = self._metrics_problem(sample)
+        now = self._now()
+        with self._metrics_lock:
+            if problem is None:
+                self._metrics_accepted += 1
+                self._metrics_time = now
+                self._metrics_present = True
+                return SystemMetrics(float(sample.cpu_percent), float(sample.memory_percent))
+            self._metrics_rejected += 1
+            report = self._metrics_log.due(now)
+            total = self._metrics_rejected
+        if report is not None:
+            logger.warning(
+                "rejected metrics sample {} ({}): {} rejected since the last report, {} in all",
+                _short(sample),
+                problem,
+                report,
+                total,
+            )
+        return None
+
+    def _metrics_problem(self, sample: Any) -> str | None:
+        """What is wrong with a metrics sample, or ``None``."""
+        try:
+            cpu = float(sample.cpu_percent)
+            memory = float(sample.memory_percent)
+        except Exception:
+            return "not a SystemMetrics"
+        if not (math.isfinite(cpu) and math.isfinite(memory)):
+            return "not finite"
+        if cpu < 0.0 or memory < 0.0:
+            return "negative"
+        if memory > 100.0:
+            return "memory above 100 %"
+        if cpu > self._cpu_ceiling:
+            return f"cpu above 100 % x {self._cpu_ceiling / 100:g} cores"
+        return None
+
+    def _source_failed(self, what: str, error: BaseException | None) -> None:
+        with self._metrics_lock:
+            self._source_errors += 1
+            report = self._source_log.due(self._now())
+            total = self._source_errors
+        if report is not None:
+            detail = f"{type(error).__name__}: {error}" if error is not None else "completed"
+            logger.warning(
+                "metrics source {} ({}): {} failure(s) since the last report, {} in all",
+                what,
+                detail,
+                report,
+                total,
+            )
+
+    def _sampled(self, sampler: MetricsSampler, ticks: Observable[Any]) -> Observable[Any]:
+        """One sample per tick, read on the tick's thread before the decision, as the
+        original did. A tick where the sampler finds nothing to measure decides nothing
+        (SPEC step 2); a sampler that raises is counted and read again on the next tick."""
+
+        def take(_: Any) -> SystemMetrics | None:
+            try:
+                sample = sampler.sample()
+            except Exception as exc:
+                self._source_failed("sampler raised", exc)
+                return None
+            if sample is None:
+                with self._metrics_lock:
+                    self._metrics_present = False
+                return None
+            return self._accept_metrics(sample)
+
+        return ticks.pipe(ops.map(take), ops.filter(_is_not_none))
+
+    def _resilient(
+        self, source: Observable[SystemMetrics], scheduler: abc.SchedulerBase
+    ) -> Observable[SystemMetrics]:
+        """``source``, validated, and subscribed again after it errors or completes: after
+        one adaptation interval, doubling on each failure without a sample in between, up
+        to :data:`MAX_RESTART_BACKOFF`. The decision stream never sees the failure."""
+        interval = self.settings.adaptation_interval
+        longest = max(MAX_RESTART_BACKOFF, interval)
+
+        def subscribe(
+            observer: abc.ObserverBase[SystemMetrics], _: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            lock = threading.Lock()
+            current = SerialDisposable()
+            timer = SerialDisposable()
+            state = {"stopped": False, "failures": 0}
+
+            def on_next(sample: SystemMetrics) -> None:
+                accepted = self._accept_metrics(sample)
+                if accepted is not None:
+                    state["failures"] = 0
+                    observer.on_next(accepted)
+
+            def failed(error: Exception | None) -> None:
+                self._source_failed("failed" if error is not None else "completed", error)
+                with lock:
+                    if state["stopped"]:
+                        return
+                    state["failures"] += 1
+                    delay = min(interval * 2 ** min(state["failures"] - 1, 30), longest)
+                try:
+                    timer.disposable = scheduler.schedule_relative(delay, resubscribe)
+                except Exception:  # the scheduler was disposed by a concurrent stop()
+                    return
+                logger.warning("metrics source: subscribing again in {}", delay)
+
+            def on_error(error: Exception) -> None:
+                failed(error)
+
+            def on_completed() -> None:
+                failed(None)
+
+            def resubscribe(_: abc.SchedulerBase, __: Any = None) -> None:
+                with lock:
+                    if state["stopped"]:
+                        return
+                    self._source_restarts += 1
+                attach()
+
+            def attach() -> None:
+                try:
+                    current.disposable = source.subscribe(
+                        on_next, on_error, on_completed, scheduler=scheduler
+                    )
+                except Exception as exc:  # a source whose subscribe raises outright
+                    failed(exc)
+
+            def stop() -> None:
+                with lock:
+                    state["stopped"] = True
+
+            attach()
+            return CompositeDisposable(Disposable(stop), timer, current)
+
+        return Observable(subscribe)
+
+    def _tick_has_fresh_metrics(self, _: Any) -> bool:
+        """Whether this tick may decide: metrics present and not older than ``stale_after``.
+        Logs the transitions to and from staleness (once each)."""
+        now = self._now()
+        with self._metrics_lock:
+            last = self._metrics_time
+            present = self._metrics_present
+        if last is None:
+            return False  # no metrics yet: no decision, as in the original
+        age = now - last
+        stale = age > self._stale_after
+        if stale != self._stale:
+            self._stale = stale
+            if stale:
+                logger.warning(
+                    "metrics are stale: the last sample is {:.3f} s old (stale_after {:.3f} s);"
+                    " ticks decide nothing until samples return",
+                    age.total_seconds(),
+                    self._stale_after.total_seconds(),
+                )
+            else:
+                logger.info("metrics are back; decisions resume")
+        return present and not stale
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -217,6 +432,13 @@ class AdaptiveBufferManager:
 
         ``system_cpu_percent`` and ``system_memory_percent`` are the original's fixed-point
         figures: ``int64(x * 100) / 100``, i.e. truncated to hundredths.
+
+        Our own: ``latency_samples`` / ``rejected_samples`` (latency accepted / rejected),
+        ``metrics_samples`` / ``rejected_metrics`` (the same for metrics),
+        ``metrics_age_s`` (seconds since the last valid metrics sample, ``None`` before the
+        first), ``metrics_stale`` (no sample, or older than ``stale_after``: ticks decide
+        nothing), ``source_errors`` (a metrics source erred or completed, or a sampler
+        raised), ``source_restarts`` (resubscriptions), ``subscriber_errors``.
         """
         last = self._last
         sizes = self._sizes.value
@@ -224,6 +446,9 @@ class AdaptiveBufferManager:
         cpu = int(last.cpu_percent * 100) / scale if last else 0.0
         mem = int(last.memory_percent * 100) / scale if last else 0.0
         summary = self._summary.value
+        with self._metrics_lock:
+            last_metrics = self._metrics_time
+        age = self._now() - last_metrics if last_metrics is not None else None
         return {
             "input_buffer_size": sizes.input_size,
             "output_buffer_size": sizes.output_size,
@@ -234,6 +459,12 @@ class AdaptiveBufferManager:
             "last_adaptation": self._last_adaptation,
             "latency_samples": self._accepted,
             "rejected_samples": self._rejected,
+            "metrics_samples": self._metrics_accepted,
+            "rejected_metrics": self._metrics_rejected,
+            "metrics_age_s": age.total_seconds() if age is not None else None,
+            "metrics_stale": age is None or age > self._stale_after,
+            "source_errors": self._source_errors,
+            "source_restarts": self._source_restarts,
             "subscriber_errors": self._subscriber_errors.count,
             "policy": self.policy.name,
             "running": self._running,
@@ -265,6 +496,43 @@ class AdaptiveBufferManager:
         if self._scheduler is not None:
             return self._scheduler.now
         return datetime.now(UTC)
+
+
+class _RateLimited:
+    """At most one report per ``interval`` of a clock (the scheduler's, so that virtual time
+    drives it in tests); counts the events in between. Not thread-safe: callers hold a lock."""
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._last: datetime | None = None
+        self._count = 0
+
+    def due(self, now: datetime) -> int | None:
+        """Record one event; when a report is due, the events since the last report (this
+        one included), else ``None``."""
+        self._count += 1
+        if self._last is not None and now - self._last < self.interval:
+            return None
+        self._last = now
+        count, self._count = self._count, 0
+        return count
+
+
+def _ns(value: timedelta) -> int:
+    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1_000
+
+
+def _short(value: Any) -> str:
+    """A bounded repr for logs (a rejected value may be anything)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_not_none(value: Any) -> bool:
+    return value is not None
 
 
 _global_lock = threading.Lock()

@@ -56,11 +56,16 @@ def to_nanoseconds(sample: LatencySample) -> int | None:
     ``timedelta`` converts exactly.
     """
     kind = type(sample)
-    if kind is float or (kind is int):
-        seconds = float(sample)  # type: ignore[arg-type]
+    if kind is float:
+        seconds: float = sample  # type: ignore[assignment]
         if not (0.0 <= seconds < 9.2e9):  # also rejects NaN
             return None
         return go_round(seconds * 1e9)
+    if kind is int:
+        # Compared as an int first: float() of a huge int raises OverflowError.
+        if not (0 <= sample < 9_200_000_000):  # type: ignore[operator]
+            return None
+        return go_round(float(sample) * 1e9)  # type: ignore[arg-type]
     if isinstance(sample, timedelta):
         ns = (
             (sample.days * 86_400 + sample.seconds) * 1_000_000 + sample.microseconds
@@ -72,7 +77,10 @@ def to_nanoseconds(sample: LatencySample) -> int | None:
 
 
 def _valid_metrics(sample: SystemMetrics) -> bool:
-    return sample.is_valid()
+    try:
+        return sample.is_valid()
+    except Exception:  # not a SystemMetrics, or not numbers: never reaches the policy
+        return False
 
 
 class NanosecondSamples(list[int]):

@@ -6,7 +6,9 @@ The defaults are the JetKVM firmware's ``GetConfig()`` values (SPEC, defaults ta
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+from loguru import logger
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -144,6 +147,21 @@ class AdaptiveBufferSettings(BaseSettings):
     percentage_multiplier: float = Field(default=100.0, gt=0.0)
     """Fixed-point scale of the CPU and memory figures in ``stats()`` (100: hundredths)."""
 
+    latency_ceiling: Duration = timedelta(seconds=10)
+    """Latency samples above this are rejected as measurement errors (counted, not averaged);
+    at least ``max_latency``."""
+
+    stale_after: Duration | None = None
+    """Metrics older than this make ticks decide nothing until samples return (as with no
+    metrics at all); unset: three adaptation intervals. At least ``adaptation_interval``."""
+
+    @property
+    def metrics_stale_after(self) -> timedelta:
+        """The age beyond which metrics are stale: ``stale_after``, or three intervals."""
+        if self.stale_after is not None:
+            return self.stale_after
+        return 3 * self.adaptation_interval
+
     @field_validator("policy")
     @classmethod
     def _known_policy(cls, value: str) -> str:
@@ -180,6 +198,17 @@ class AdaptiveBufferSettings(BaseSettings):
             problems.append(
                 f"adaptation_interval: must be above 0 (got {_ms(self.adaptation_interval)})"
             )
+        if self.latency_ceiling < maximum:
+            problems.append(
+                "latency_ceiling: must be at least max_latency "
+                f"(got {_ms(self.latency_ceiling)} and {_ms(maximum)})"
+            )
+        stale = self.stale_after
+        if stale is not None and stale < self.adaptation_interval:
+            problems.append(
+                "stale_after: must be at least adaptation_interval "
+                f"(got {_ms(stale)} and {_ms(self.adaptation_interval)})"
+            )
         total = self.historical_weight + self.current_weight
         if abs(total - 1.0) > 1e-9:
             problems.append(
@@ -210,6 +239,9 @@ class AdaptiveBufferSettings(BaseSettings):
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
+            if name == "stale_after" and value is None:
+                out[name] = f"{_ms(self.metrics_stale_after)} (3 x adaptation_interval)"
+                continue
             out[name] = _ms(value) if isinstance(value, timedelta) else str(value)
         return out
 
@@ -254,19 +286,124 @@ def _read_profile(path: Path) -> dict[str, Any]:
     return {k: v for k, v in section.items() if k != "adaptive_stream"}
 
 
-def _describe_error(exc: ValidationError) -> list[str]:
+def _allowed(name: str) -> str:
+    """What a field accepts, from its type and bounds: ``an integer, 1 <= x <= 10000``."""
+    field = AdaptiveBufferSettings.model_fields[name]
+    if name == "policy":
+        from adaptive_stream.policies import POLICIES
+
+        return "one of " + ", ".join(sorted(POLICIES))
+    if field.annotation is int:
+        kind = "an integer"
+    elif field.annotation is float:
+        kind = "a number"
+    else:
+        kind = "a duration such as 20ms, 0.5s or seconds as a number"
+    low = high = ""
+    for bound in field.metadata:
+        for attr, text in (("ge", ">="), ("gt", ">")):
+            if getattr(bound, attr, None) is not None:
+                low = f"{text} {getattr(bound, attr):g}"
+        for attr, text in (("le", "<="), ("lt", "<")):
+            if getattr(bound, attr, None) is not None:
+                high = f"{text} {getattr(bound, attr):g}"
+    bounds = " and ".join(b for b in (low, high) if b)
+    relation = _RELATIONS.get(name)
+    return ", ".join(part for part in (kind, bounds, relation) if part)
+
+
+#: The relations between settings that a field's own bounds do not show.
+_RELATIONS = {
+    "min_buffer_size": "min <= default <= max",
+    "default_buffer_size": "min <= default <= max",
+    "max_buffer_size": "min <= default <= max",
+    "cpu_low_threshold": "below cpu_high_threshold",
+    "cpu_high_threshold": "above cpu_low_threshold",
+    "memory_low_threshold": "below memory_high_threshold",
+    "memory_high_threshold": "above memory_low_threshold",
+    "target_latency": "0 < target_latency < max_latency",
+    "max_latency": "target_latency < max_latency <= latency_ceiling",
+    "adaptation_interval": "above 0",
+    "historical_weight": "historical_weight + current_weight = 1",
+    "current_weight": "historical_weight + current_weight = 1",
+    "latency_ceiling": "at least max_latency",
+    "stale_after": "at least adaptation_interval",
+}
+
+_NAMES = re.compile(r"^([a-z_]+(?:, [a-z_]+)*): ")
+
+
+def _env_names() -> dict[str, str]:
+    """The ``ADAPTIVE_STREAM_*`` variables set now, by field name (matched case-insensitively,
+    as pydantic-settings does)."""
+    prefix = ENV_PREFIX.lower()
+    found: dict[str, str] = {}
+    for key in os.environ:
+        if key.lower().startswith(prefix):
+            found[key[len(prefix) :].lower()] = key
+    return found
+
+
+def _warn_unknown_env() -> None:
+    """pydantic-settings ignores ``ADAPTIVE_STREAM_*`` variables that name no setting; a typo
+    there would pass unnoticed, so say so (a warning, not an error: other tools may share the
+    prefix)."""
+    fields = AdaptiveBufferSettings.model_fields
+    for name, key in _env_names().items():
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+            logger.warning("environment variable {} names no setting; ignored{}", key, hint)
+
+
+def _sources(
+    profile: Mapping[str, Any] | None, origin: str | None, overrides: Mapping[str, Any]
+) -> dict[str, str]:
+    """Where each explicitly given setting came from (the source that wins, as loaded)."""
+    where: dict[str, str] = {}
+    for name in profile or ():
+        where[name] = origin or "the profile"
+    for name, key in _env_names().items():
+        where[name] = f"environment variable {key}"
+    for name in overrides:
+        where[name] = "flag --" + name.replace("_", "-")
+    return where
+
+
+def _describe_error(exc: ValidationError, sources: Mapping[str, str] | None = None) -> list[str]:
+    """One problem per invalid setting: its name, what is wrong, what is allowed, what was
+    given and where it came from (flag, environment variable or profile)."""
+    sources = sources or {}
     problems: list[str] = []
+    seen: set[str] = set()
     for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"])
+        loc = error["loc"]
+        name = str(loc[0]) if loc else ""
         kind = error["type"]
         if kind == "extra_forbidden":
-            problems.append(f"unknown setting {where!r}")
+            origin = sources.get(name)
+            problems.append(f"unknown setting {name!r}" + (f" (from {origin})" if origin else ""))
             continue
         message = str(error["msg"]).removeprefix("Value error, ")
-        if where:
-            problems.append(f"{where}: {message} (got {error.get('input')!r})")
-        else:
-            problems.append(message)
+        if not name:
+            # The relations between settings (one error, problems joined by "; ").
+            for part in message.split("; "):
+                match = _NAMES.match(part)
+                given = [
+                    f"{field} from {sources[field]}"
+                    for field in (match.group(1).split(", ") if match else ())
+                    if field in sources
+                ]
+                problems.append(part + (f" [{'; '.join(given)}]" if given else ""))
+            continue
+        if name in seen:
+            continue  # a union (stale_after) reports each branch; one message is enough
+        seen.add(name)
+        source = f" from {sources[name]}" if name in sources else ""
+        known = name in AdaptiveBufferSettings.model_fields and name != "policy"
+        allowed = _allowed(name) if known else ""  # policy's message lists the names
+        detail = f"allowed: {allowed}; " if allowed else ""
+        problems.append(f"{name}: {message} ({detail}got {error.get('input')!r}{source})")
     return problems
 
 
@@ -286,11 +423,14 @@ def load_settings(profile: str | Path | None = None, **overrides: Any) -> Adapti
         path = resolve_profile(profile)
         origin = f"profile {path}"
         values = _read_profile(path)
+    _warn_unknown_env()
     token = _PROFILE_VALUES.set(values)
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        given = {k: v for k, v in overrides.items() if v is not None}
         return AdaptiveBufferSettings(**given)
     except ValidationError as exc:
-        raise SettingsError(_describe_error(exc), origin=origin) from None
+        # Each problem names its own source, so the message does not blame the profile for
+        # a bad flag or environment variable.
+        raise SettingsError(_describe_error(exc, _sources(values, origin, given))) from None
     finally:
         _PROFILE_VALUES.reset(token)
