@@ -18,9 +18,10 @@ from typing import Any
 
 import reactivex as rx
 from loguru import logger
-from reactivex import Observable, abc
+from reactivex import Observable, abc, typing
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
+from reactivex.internal.exceptions import DisposedException
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import BehaviorSubject, Subject
 
@@ -140,8 +141,11 @@ class AdaptiveBufferManager:
                 return
             scheduler = self._scheduler
             if scheduler is None:
-                scheduler = self._own_scheduler = EventLoopScheduler(
-                    thread_factory=self._make_ticker_thread
+                # exit_if_empty: a stop() from inside a tick disposes the scheduler on its own
+                # thread, whose loop then never gets the wake-up and would wait forever on an
+                # empty queue; with this it ends instead.
+                scheduler = self._own_scheduler = _TickerScheduler(
+                    thread_factory=self._make_ticker_thread, exit_if_empty=True
                 )
             interval = self.settings.adaptation_interval
             # One shared ticker: a sampler subscribed to it first reads the metrics, then the
@@ -496,6 +500,25 @@ class AdaptiveBufferManager:
         if self._scheduler is not None:
             return self._scheduler.now
         return datetime.now(UTC)
+
+
+class _TickerScheduler(EventLoopScheduler):
+    """The manager's own ticker thread.
+
+    An ``EventLoopScheduler`` raises ``DisposedException`` when work is scheduled after its
+    disposal, and on its own thread that exception escapes the event loop. A periodic timer
+    reschedules itself *after* its action returns, so a ``stop()`` during a tick (from a
+    subscriber on the ticker thread, or from another thread at the wrong moment) made the
+    ticker thread die with a traceback. Work scheduled after disposal is dropped instead.
+    """
+
+    def schedule_absolute(
+        self, duetime: typing.AbsoluteTime, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        try:
+            return super().schedule_absolute(duetime, action, state)
+        except DisposedException:
+            return Disposable()
 
 
 class _RateLimited:
