@@ -135,6 +135,12 @@ class ReplayResult(NamedTuple):
 
 
 _INF = math.inf
+#: The largest |t| a trace may use, in seconds (about 317 years): the virtual clock is a
+#: ``datetime`` from 1970, which ends at the year 9999.
+_T_MAX = 1e10
+#: The largest latency sample, in milliseconds: Go's ``time.Duration`` is an int64 of
+#: nanoseconds (at most about 9.22e18 ns).
+_MS_MAX = 9.2e12
 
 
 def _number(text: str, column: str, line: int) -> float:
@@ -178,21 +184,30 @@ def _diagnose(line: int, row: list[str], last_t: float) -> TraceError:
     t_text, kind, cpu_text, mem_text, latency_text = row
     try:
         t = _number(t_text, "t", line)
+        if not -_T_MAX <= t <= _T_MAX:
+            return TraceError(line, f"t out of range: {t_text.strip()[:40]} (|t| <= 1e10 s)")
         if t < last_t:
             return TraceError(
-                line, f"time goes backwards: t={t_text[:40]} after t={format_float(last_t)}"
+                line,
+                f"time goes backwards: t={t_text.strip()[:40]} after t={format_float(last_t)}",
             )
         if kind == "latency":
-            if _number(latency_text, "latency_ms", line) < 0:
-                return TraceError(line, f"latency_ms is negative: {latency_text[:40]}")
+            ms = _number(latency_text, "latency_ms", line)
+            if ms < 0:
+                return TraceError(line, f"latency_ms is negative: {latency_text.strip()[:40]}")
+            if ms > _MS_MAX:
+                return TraceError(
+                    line, f"latency_ms out of range: {latency_text.strip()[:40]} (<= 9.2e12)"
+                )
         elif kind == "metrics":
             cpu = _number(cpu_text, "cpu_percent", line)
             mem = _number(mem_text, "memory_percent", line)
             if cpu < 0 or not 0 <= mem <= 100:
                 return TraceError(
                     line,
-                    f"metrics out of range: cpu_percent={cpu_text[:40]}, "
-                    f"memory_percent={mem_text[:40]} (cpu must be >= 0, memory within 0..100)",
+                    f"metrics out of range: cpu_percent={cpu_text.strip()[:40]}, "
+                    f"memory_percent={mem_text.strip()[:40]} "
+                    "(cpu must be >= 0, memory within 0..100)",
                 )
         elif kind != "tick":
             return TraceError(
@@ -247,8 +262,9 @@ def replay_decisions(
     push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
     set_clock = clock.set_seconds
     n_ticks = n_latency = n_metrics = 0
-    inf = _INF  # a local: read on every row
-    last_t = -inf
+    inf = _INF  # locals: read on every row
+    t_max, ms_max = _T_MAX, _MS_MAX
+    last_t = -t_max
     pending = NanosecondSamples()
     add_latency = pending.append
     line = 0
@@ -264,11 +280,11 @@ def replay_decisions(
             try:
                 t_text, kind, cpu_text, mem_text, latency_text = row
                 t = float(t_text)
-                if not last_t <= t < inf:  # also false for NaN
+                if not last_t <= t <= t_max:  # also false for NaN
                     raise ValueError
                 if kind == "latency":
                     ms = float(latency_text)
-                    if not 0.0 <= ms < inf:
+                    if not 0.0 <= ms <= ms_max:
                         raise ValueError
                     # SPEC: milliseconds rounded to the nearest integer nanosecond, halves
                     # away from zero (gonum.go_round, inlined for x >= 0: once per sample).
