@@ -98,6 +98,7 @@ class AdaptiveBufferManager:
         self._metrics_time: datetime | None = None  # when the last valid sample arrived
         self._metrics_present = True  # False after a sampler found nothing to measure
         self._stale = False  # as last seen by a tick (for logging the transitions)
+        self._sampled_this_tick = False  # a sampler's sample was taken on the current tick
         self._metrics_accepted = 0
         self._metrics_rejected = 0
         self._source_errors = 0
@@ -320,7 +321,11 @@ class AdaptiveBufferManager:
                 with self._metrics_lock:
                     self._metrics_present = False
                 return None
-            return self._accept_metrics(sample)
+            accepted = self._accept_metrics(sample)
+            # Taken on this very tick: fresh whatever the wall clock says by the time the
+            # gate runs (a busy machine can hold this thread off the GIL for milliseconds).
+            self._sampled_this_tick = accepted is not None
+            return accepted
 
         return ticks.pipe(ops.map(take), ops.filter(_is_not_none))
 
@@ -400,7 +405,8 @@ class AdaptiveBufferManager:
         if last is None:
             return False  # no metrics yet: no decision, as in the original
         age = now - last
-        stale = age > self._stale_after
+        stale = age > self._stale_after and not self._sampled_this_tick
+        self._sampled_this_tick = False
         if stale != self._stale:
             self._stale = stale
             if stale:
