@@ -297,9 +297,9 @@ class AdaptiveBufferManager:
             report = self._source_log.due(self._now())
             total = self._source_errors
         if report is not None:
-            detail = f"{type(error).__name__}: {error}" if error is not None else "completed"
+            detail = f" ({type(error).__name__}: {error})" if error is not None else ""
             logger.warning(
-                "metrics source {} ({}): {} failure(s) since the last report, {} in all",
+                "metrics source {}{}: {} failure(s) since the last report, {} in all",
                 what,
                 detail,
                 report,
@@ -363,7 +363,7 @@ class AdaptiveBufferManager:
                     timer.disposable = scheduler.schedule_relative(delay, resubscribe)
                 except Exception:  # the scheduler was disposed by a concurrent stop()
                     return
-                logger.warning("metrics source: subscribing again in {}", delay)
+                logger.warning("metrics source: subscribing again in {:g} s", delay.total_seconds())
 
             def on_error(error: Exception) -> None:
                 failed(error)
