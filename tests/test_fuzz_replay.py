@@ -1,10 +1,11 @@
 """Fuzzing the trace reader through ``adaptive-stream replay -``: any input gives either the
 decision CSV (exit 0) or exactly one error line naming a line number (exit 2), never a
-traceback. Bounded: a few hundred examples per strategy, no deadline."""
+traceback. Bounded: 300 examples per strategy (``FUZZ_EXAMPLES`` to change it), no deadline."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 
@@ -17,8 +18,9 @@ from adaptive_stream.replay import OUTPUT_HEADER
 
 HEADER = "t,kind,cpu_percent,memory_percent,latency_ms"
 ERROR_LINE = re.compile(r"^adaptive-stream: -: line [1-9]\d*: \S.*\n\Z", re.DOTALL)
+#: Examples per strategy: 300 in the suite; FUZZ_EXAMPLES=20000 for a longer hunt.
 FUZZ = settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
