@@ -161,3 +161,31 @@ def test_valid_traces_always_replay(
     code, out, err = run_replay(("\n".join(rows) + "\n").encode(), monkeypatch, capsys)
     assert (code, err) == (0, "")
     assert len(out.splitlines()) == 1 + ticks_with_metrics
+
+
+@FUZZ
+@given(
+    data=st.lists(
+        st.one_of(ROWS, st.binary(max_size=30).map(lambda b: b.decode("latin-1"))),
+        max_size=8,
+    ),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_trace_files_with_any_line_ending(
+    data: list[str],
+    newline: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The file path (opened with ``newline=""``), not standard input."""
+    path = tmp_path_factory.mktemp("fuzz") / "trace.csv"
+    path.write_bytes(newline.join([HEADER, *data]).encode("utf-8", "surrogateescape"))
+    capsys.readouterr()
+    code = main(["replay", str(path)])
+    out, err = capsys.readouterr()
+    if code == 0:
+        assert err == "" and out.startswith(OUTPUT_HEADER + "\n")
+    else:
+        assert code == 2 and out == ""
+        assert re.match(rf"^adaptive-stream: {re.escape(str(path))}: line [1-9]\d*: \S", err), err
+        assert len(err.splitlines()) == 1, err
