@@ -36,6 +36,9 @@ from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
 #: (the wait doubles from one adaptation interval up to this).
 MAX_RESTART_BACKOFF = timedelta(seconds=30)
 
+#: How long ``stop()`` waits for a tick in flight before it gives up on it (and says so).
+STOP_TIMEOUT = timedelta(seconds=10)
+
 __all__ = [
     "AdaptiveBufferManager",
     "get_adaptive_buffer_manager",
@@ -184,7 +187,9 @@ class AdaptiveBufferManager:
 
     def stop(self) -> None:
         """Stop ticking. When it returns no tick is running or will run (unless it is called
-        from inside a subscriber, i.e. from the tick itself). Idempotent."""
+        from inside a subscriber, i.e. from the tick itself, or a subscriber blocked the tick
+        for longer than :data:`STOP_TIMEOUT`: then that tick publishes nothing more, and an
+        error is logged). Idempotent."""
         with self._lifecycle:
             if not self._running:
                 return
@@ -198,11 +203,22 @@ class AdaptiveBufferManager:
             own.dispose()
         in_tick = thread is threading.current_thread()
         if thread is not None and not in_tick:
-            thread.join()
+            thread.join(STOP_TIMEOUT.total_seconds())
         # Wait for a tick in flight on an injected scheduler (re-entrant from inside a tick).
-        with self._tick_lock:
-            pass
-        logger.info("adaptive buffer manager stopped")
+        # Bounded: a subscriber that never returns must not hang the caller (a SIGTERM
+        # handler, say); that tick publishes nothing more once it does return.
+        done = (thread is None or not thread.is_alive() or in_tick) and self._tick_lock.acquire(
+            timeout=STOP_TIMEOUT.total_seconds()
+        )
+        if done:
+            self._tick_lock.release()
+            logger.info("adaptive buffer manager stopped")
+        else:
+            logger.error(
+                "adaptive buffer manager stopped, but a tick is still running after {:g} s "
+                "(a subscriber that blocks?); it will publish nothing",
+                STOP_TIMEOUT.total_seconds(),
+            )
 
     def __enter__(self) -> AdaptiveBufferManager:
         self.start()

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import reactivex as rx
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
@@ -332,3 +333,36 @@ def test_stop_from_another_thread_while_a_subscriber_is_slow() -> None:
     stopper.join(WAIT)
     assert not stopper.is_alive(), "stop() deadlocked with a tick in flight"
     assert not manager.running
+
+
+def test_stop_gives_up_on_a_subscriber_that_blocks(
+    monkeypatch: pytest.MonkeyPatch, log_lines: list[str]
+) -> None:
+    from adaptive_stream import manager as manager_module
+
+    monkeypatch.setattr(manager_module, "STOP_TIMEOUT", timedelta(milliseconds=200))
+    manager = real_manager()
+    inside = threading.Event()
+    release = threading.Event()
+    seen: list[BufferDecision] = []
+
+    def stuck(decision: BufferDecision) -> None:
+        seen.append(decision)
+        inside.set()
+        release.wait(WAIT)
+
+    manager.decisions.subscribe(stuck)
+    manager.start()
+    assert inside.wait(WAIT)
+    started = time.monotonic()
+    manager.stop()  # returns although the tick is still blocked
+    assert time.monotonic() - started < WAIT / 2
+    assert not manager.running
+    assert any("a tick is still running after 0.2 s" in line for line in log_lines)
+    release.set()
+    assert wait_until(lambda: not ticker_alive()), "the ticker thread did not end"
+    assert len(seen) == 1  # nothing published after stop()
+
+
+def ticker_alive() -> bool:
+    return any(t.name == "adaptive-stream-ticker" for t in threading.enumerate())
