@@ -29,7 +29,7 @@ from adaptive_stream.isolation import ErrorCounter, isolate
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 from adaptive_stream.pipeline import LatencySample, policy_steps, to_nanoseconds
 from adaptive_stream.policies import Policy, make_policy
-from adaptive_stream.settings import AdaptiveBufferSettings
+from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
 from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
 
 #: The longest wait before resubscribing to a metrics source that failed again and again
@@ -51,7 +51,9 @@ class AdaptiveBufferManager:
     """Decides, every adaptation interval, how many frames the audio buffers should hold.
 
     Args:
-        settings: the settings (default: ``AdaptiveBufferSettings()``, JetKVM's values).
+        settings: the settings (default: ``load_settings()``: JetKVM's values, overridden by
+            any ``ADAPTIVE_STREAM_*`` environment variables; an invalid one raises
+            :class:`~adaptive_stream.errors.SettingsError` naming it and its range).
         metrics: an observable of :class:`SystemMetrics`, or a sampler (an object with a
             ``sample()`` method, e.g. :class:`~adaptive_stream.sources.processes.ProcessSampler`)
             that is then read on every tick, just before the decision, as the original did.
@@ -74,7 +76,7 @@ class AdaptiveBufferManager:
         scheduler: abc.SchedulerBase | None = None,
         policy: Policy[Any, Any] | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else AdaptiveBufferSettings()
+        self.settings = settings if settings is not None else load_settings()
         self.policy: Policy[Any, Any] = policy if policy is not None else make_policy(self.settings)
         self._metrics_source = metrics
         self._scheduler = scheduler

@@ -171,3 +171,13 @@ def test_the_new_settings_have_sane_defaults_and_accept_units(
     s = load_settings()
     assert s.metrics_stale_after == timedelta(seconds=2.5)
     assert s.latency_ceiling == timedelta(seconds=3)
+
+
+def test_a_bad_environment_gives_the_manager_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adaptive_stream import AdaptiveBufferManager
+
+    monkeypatch.setenv("ADAPTIVE_STREAM_ADAPTATION_INTERVAL", "-1s")
+    with pytest.raises(SettingsError, match="environment variable ADAPTIVE_STREAM_ADAPTATION"):
+        AdaptiveBufferManager()
