@@ -28,6 +28,28 @@ HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 
 
+#: The child for --manager-only: the manager with its defaults (EventLoopScheduler ticker,
+#: psutil sampler of its own process), latency pushed from a second thread at 100 Hz, a
+#: decisions subscriber; SIGTERM stops it and exits 0.
+MANAGER_ONLY = """
+import signal, sys, threading
+from adaptive_stream import AdaptiveBufferManager
+done = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: done.set())
+manager = AdaptiveBufferManager()
+count = [0]
+manager.decisions.subscribe(lambda d: count.__setitem__(0, count[0] + 1))
+manager.start()
+i = 0
+while not done.wait(0.01):
+    i += 1
+    manager.update_latency(0.005 + (i % 50) / 1000)
+manager.stop()
+print(count[0], "decisions;", manager.stats())
+sys.exit(0)
+"""
+
+
 def slope_per_minute(points: list[tuple[float, int]]) -> float:
     """Least-squares slope of RSS over time, in bytes per minute."""
     n = len(points)
@@ -49,16 +71,24 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the baseline")
     parser.add_argument("--limit-mib", type=float, default=2.0, help="allowed RSS growth")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "soak_run.csv")
+    parser.add_argument(
+        "--manager-only",
+        action="store_true",
+        help="soak the manager alone (its real ticker, psutil sampler and 100 latency "
+        "samples a second, in a child process) instead of adaptive-stream run",
+    )
     parser.add_argument("run_args", nargs="*", help="extra arguments for adaptive-stream run")
     args = parser.parse_args()
 
-    exe = shutil.which("adaptive-stream", path=str(Path(sys.executable).parent)) or shutil.which(
-        "adaptive-stream"
-    )
-    if exe is None:
-        print("adaptive-stream is not installed in this environment", file=sys.stderr)
-        return 2
-    command = [exe, "run", *args.run_args]
+    if args.manager_only:
+        command = [sys.executable, "-c", MANAGER_ONLY]
+    else:
+        exe = shutil.which("adaptive-stream", path=str(Path(sys.executable).parent))
+        exe = exe or shutil.which("adaptive-stream")
+        if exe is None:
+            print("adaptive-stream is not installed in this environment", file=sys.stderr)
+            return 2
+        command = [exe, "run", *args.run_args]
     duration = args.minutes * 60.0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -90,7 +120,9 @@ def main() -> int:
             print("the run did not exit within 30 s of SIGTERM: killed", file=sys.stderr)
         exit_seconds = time.monotonic() - term_sent
         out.seek(0)
-        stdout_lines = out.read().count(b"\n")
+        stdout = out.read()
+        stdout_lines = stdout.count(b"\n")
+        last_line = stdout.decode("utf-8", "replace").strip().rsplit("\n", 1)[-1][:400]
         err.seek(0)
         stderr_text = err.read().decode("utf-8", "replace")
 
@@ -107,7 +139,8 @@ def main() -> int:
     growth = last - base
     slope = slope_per_minute(steady)
     tracebacks = stderr_text.count("Traceback")
-    print(f"command: {' '.join(command)}")
+    shown = "python -c <the --manager-only child>" if args.manager_only else " ".join(command)
+    print(f"command: {shown}")
     print(f"ran {samples[-1][0]:.0f} s, {len(samples)} RSS samples every {args.every:g} s")
     if early_exit is not None:
         print(f"the run ended by itself before SIGTERM, with code {early_exit}")
@@ -120,6 +153,7 @@ def main() -> int:
         f"SIGTERM: exit code {code} after {exit_seconds:.2f} s; stdout {stdout_lines} lines; "
         f"tracebacks on stderr: {tracebacks}"
     )
+    print(f"last line of stdout: {last_line}")
     print(f"samples: {os.path.relpath(args.out)}")
     flat = growth <= args.limit_mib * MIB
     clean = early_exit is None and code in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
