@@ -1,6 +1,7 @@
 """The ``adaptive-stream`` command line.
 
 Subcommands:
+    run             the controller live on this machine (psutil, logger, Prometheus)
     replay TRACE    replay a recorded trace; prints the SPEC's decision CSV
     demo            replay the bundled sample trace, with a readable summary
     settings        print the settings in force (defaults < profile < environment < flags)
@@ -152,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
     _add_settings_flags(demo)
 
+    from adaptive_stream.live import add_run_parser
+
+    add_run_parser(sub, _add_settings_flags, **sub_kwargs)
+
     settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
     _add_settings_flags(settings)
     return parser
@@ -257,6 +262,12 @@ def _sparkline(values: Sequence[int], low: int, high: int, width: int = 60) -> s
     return "".join(bars[min(len(bars) - 1, (v - low) * len(bars) // (span + 1))] for v in values)
 
 
+def _run_live(args: argparse.Namespace) -> int:
+    from adaptive_stream.live import run_live
+
+    return run_live(args, _settings_from)
+
+
 def _run_settings(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     width = max(len(k) for k in settings.describe())
@@ -278,7 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     from adaptive_stream.errors import SettingsError
 
-    handlers = {"replay": _run_replay, "demo": _run_demo, "settings": _run_settings}
+    handlers = {
+        "replay": _run_replay,
+        "demo": _run_demo,
+        "settings": _run_settings,
+        "run": _run_live,
+    }
     try:
         return handlers[args.command](args)
     except SettingsError as exc:

@@ -51,6 +51,7 @@ class MetricsSampler(Protocol):
 class _Watched:
     process: Any  # psutil.Process, or a test double with the same methods
     label: str
+    name: str
 
 
 class ProcessSampler:
@@ -93,11 +94,20 @@ class ProcessSampler:
         """The pids watched now."""
         return sorted(self._watched)
 
+    def missing_names(self) -> list[str]:
+        """The names asked for that no watched process has (at start: a bad ``--name``)."""
+        found = {watched.name for watched in self._watched.values()}
+        return sorted(self._names - found)
+
+    def describe(self) -> str:
+        """What is watched, for people: ``python3 (pid 12), nginx (pid 40)``."""
+        return ", ".join(w.label for _, w in sorted(self._watched.items())) or "nothing"
+
     def _watch_pid(self, pid: int) -> None:
         ps = self._ps
         try:
             process = ps.Process(pid)
-            label = f"{process.name()} (pid {pid})"
+            name = process.name()
             process.cpu_percent(None)  # prime: the first reading is always 0.0
         except ps.NoSuchProcess:
             raise ProcessNotFoundError(f"no process with pid {pid}") from None
@@ -105,7 +115,7 @@ class ProcessSampler:
             raise ProcessAccessError(
                 f"access denied to process {pid}: run as its user or as root"
             ) from None
-        self._watched[pid] = _Watched(process, label)
+        self._watched[pid] = _Watched(process, f"{name} (pid {pid})", name)
 
     def _match_names(self) -> None:
         """Adopt processes whose name matches, looking only at pids not seen before."""
@@ -116,17 +126,23 @@ class ProcessSampler:
             try:
                 process = ps.Process(pid)
                 name = process.name()
-                if name not in self._names:
-                    self._rejected_pids.add(pid)
-                    continue
-                process.cpu_percent(None)
+            except (ps.NoSuchProcess, ps.ZombieProcess):
+                continue  # gone already
+            except ps.AccessDenied:
+                self._rejected_pids.add(pid)
+                continue
+            if name not in self._names:
+                self._rejected_pids.add(pid)
+                continue
+            try:
+                process.cpu_percent(None)  # prime
             except (ps.NoSuchProcess, ps.ZombieProcess):
                 continue
             except ps.AccessDenied:
                 self._rejected_pids.add(pid)
-                logger.warning("process {} (pid {}) matches but access is denied", pid, pid)
+                logger.warning("process {} (pid {}) matches but access is denied", name, pid)
                 continue
-            self._watched[pid] = _Watched(process, f"{name} (pid {pid})")
+            self._watched[pid] = _Watched(process, f"{name} (pid {pid})", name)
             logger.info("watching {} (pid {})", name, pid)
 
     def sample(self) -> SystemMetrics | None:
