@@ -1,5 +1,5 @@
 # Two commands from a fresh clone (they create or reuse .venv):
-#   make run    the main job: a bounded live run on this machine, ending with its summary
+#   make run    the main job: a 20 s live run on this machine, ending with its summary
 #   make test   the whole test suite: ruff, mypy --strict, pytest
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/adaptive-stream demo
+	$(BIN)/adaptive-stream run --system --duration 20
 
 demo: $(STAMP)
 	$(BIN)/adaptive-stream demo

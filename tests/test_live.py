@@ -1,0 +1,198 @@
+"""`adaptive-stream run` end to end, as real processes, bounded in time."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+CLI = [sys.executable, "-m", "adaptive_stream"]
+FAST = ["--adaptation-interval", "100ms"]
+
+
+class Running:
+    """A subprocess whose output is read by threads, for polling with deadlines."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines.put)),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr.append)),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: IO[str], put: Callable[[str], None]) -> None:
+        for line in stream:
+            put(line)
+
+    def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.stdout.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"no line with {needle!r} within {timeout} s: {self.stdout[-5:]}")
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
+        """Wait for the exit (killing it after ``timeout``): exit code, stdout, stderr."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            for reader in self._readers:
+                reader.join(timeout=10)
+            assert self.proc.stdout is not None and self.proc.stderr is not None
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        while not self.lines.empty():
+            self.stdout.append(self.lines.get())
+        return code, "".join(self.stdout), "".join(self.stderr)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.finish()
+
+
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[bytes]]:
+    """A real process to watch: a short busy loop, then sleep."""
+    code = "import time\nend = time.time() + 0.5\nwhile time.time() < end: pass\ntime.sleep(120)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_run_watches_a_real_child_process(child: subprocess.Popen[bytes]) -> None:
+    run = Running(["run", "--pid", str(child.pid), "--duration", "1.5", *FAST])
+    code, out, err = run.finish(timeout=60)
+    assert code == 0, err
+    assert f"(pid {child.pid})" in out.splitlines()[0]
+    decisions = [line for line in out.splitlines() if line.strip().endswith(")") and "s " in line]
+    assert len(decisions) >= 5
+    assert "Summary: ran 1.5 s" in out
+    assert "Traceback" not in err
+
+
+def test_sigterm_ends_the_run_cleanly_with_its_summary(child: subprocess.Popen[bytes]) -> None:
+    run = Running(["run", "--pid", str(child.pid), *FAST])
+    try:
+        run.wait_for_line("grow", timeout=30)  # it is deciding
+        run.proc.send_signal(signal.SIGTERM)
+        code, out, err = run.finish(timeout=30)
+    finally:
+        run.close()
+    assert code == 0
+    assert "Summary:" in out
+    assert "Traceback" not in err
+
+
+def test_sigint_ends_the_run_cleanly_too() -> None:
+    run = Running(["run", "--system", *FAST])
+    try:
+        run.wait_for_line("grow", timeout=30)
+        run.proc.send_signal(signal.SIGINT)
+        code, out, err = run.finish(timeout=30)
+    finally:
+        run.close()
+    assert code == 0
+    assert "Summary:" in out
+    assert "KeyboardInterrupt" not in err
+
+
+def test_metrics_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [*CLI, "run", "--duration", "1", "--metrics-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"adaptive-stream: metrics port {port} on 127.0.0.1 is already in use: "
+        "pick another with --metrics-port"
+    ]
+
+
+def _free_pid() -> int:
+    pid = 4_000_000
+    while Path(f"/proc/{pid}").exists():
+        pid -= 1
+    return pid
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pid", str(_free_pid())], "no process with pid"),
+        (["--name", "no-such-process-xyz"], "no running process is named 'no-such-process-xyz'"),
+        (["--smoothing-factor", "7"], "invalid settings: smoothing_factor"),
+        (["--system", "--pid", str(os.getpid())], "--system watches the whole machine"),
+        (["--duration", "0"], "--duration must be above 0"),
+        (["--log-level", "LOUD"], "log level 'LOUD'"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [*CLI, "run", "--duration", "1", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert done.stdout == ""
+
+
+def test_run_help_documents_the_options() -> None:
+    done = subprocess.run(
+        [*CLI, "run", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    for flag in (
+        "--duration",
+        "--pid",
+        "--name",
+        "--system",
+        "--profile",
+        "--metrics-port",
+        "--metrics-names",
+        "--log-json",
+        "--max-buffer-size",
+    ):
+        assert flag in done.stdout

@@ -1,0 +1,214 @@
+"""The psutil samplers, against a fake psutil: vanishing, zombie, access denied, restarts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import psutil
+import pytest
+
+from adaptive_stream.model import SystemMetrics
+from adaptive_stream.sources.processes import (
+    ProcessAccessError,
+    ProcessNotFoundError,
+    ProcessSampler,
+    SystemSampler,
+)
+
+TOTAL = 1_000_000
+
+
+class FakeProcessState:
+    """What the fake kernel knows about one process."""
+
+    def __init__(self, pid: int, name: str, cpu: float, rss: int) -> None:
+        self.pid, self.name, self.cpu, self.rss = pid, name, cpu, rss
+        self.fate: str | None = None  # None, "gone", "zombie" or "denied"
+
+
+class FakeProcess:
+    """A handle, like psutil.Process: the first cpu_percent() on a handle reads 0.0."""
+
+    def __init__(self, ps: FakePsutil, state: FakeProcessState) -> None:
+        self._ps, self._state, self._primed = ps, state, False
+
+    def _check(self) -> None:
+        fate = self._state.fate
+        if fate == "gone":
+            raise psutil.NoSuchProcess(self._state.pid)
+        if fate == "zombie":
+            raise psutil.ZombieProcess(self._state.pid)
+        if fate == "denied":
+            raise psutil.AccessDenied(self._state.pid)
+
+    def name(self) -> str:
+        self._check()
+        return self._state.name
+
+    def cpu_percent(self, interval: float | None = None) -> float:
+        self._check()
+        if not self._primed:
+            self._primed = True
+            return 0.0
+        return self._state.cpu
+
+    def memory_info(self) -> SimpleNamespace:
+        self._check()
+        return SimpleNamespace(rss=self._state.rss)
+
+    @contextmanager
+    def oneshot(self) -> Iterator[None]:
+        yield
+
+
+class FakePsutil:
+    NoSuchProcess = psutil.NoSuchProcess
+    ZombieProcess = psutil.ZombieProcess
+    AccessDenied = psutil.AccessDenied
+
+    def __init__(self) -> None:
+        self.table: dict[int, FakeProcessState] = {}
+        self.handles = 0
+        self.system_cpu = 12.5
+
+    def spawn(self, pid: int, name: str, cpu: float = 10.0, rss: int = 100_000) -> FakeProcessState:
+        self.table[pid] = state = FakeProcessState(pid, name, cpu, rss)
+        return state
+
+    def Process(self, pid: int) -> FakeProcess:  # noqa: N802 (psutil's name)
+        state = self.table.get(pid)
+        if state is None or state.fate == "gone":
+            raise psutil.NoSuchProcess(pid)
+        self.handles += 1
+        return FakeProcess(self, state)
+
+    def pids(self) -> list[int]:
+        return [pid for pid, s in self.table.items() if s.fate != "gone"]
+
+    def virtual_memory(self) -> SimpleNamespace:
+        return SimpleNamespace(total=TOTAL, percent=42.0)
+
+    def cpu_percent(self, interval: float | None = None) -> float:
+        return self.system_cpu
+
+
+@pytest.fixture
+def ps() -> FakePsutil:
+    return FakePsutil()
+
+
+def test_cpu_is_summed_and_memory_averaged(ps: FakePsutil) -> None:
+    ps.spawn(10, "audio", cpu=30.0, rss=100_000)  # 10 % of memory
+    ps.spawn(11, "audio", cpu=90.0, rss=300_000)  # 30 %
+    sampler = ProcessSampler([10, 11], psutil_module=ps)
+    assert sampler.sample() == SystemMetrics(120.0, 20.0)
+
+
+def test_one_process_object_per_pid_so_cpu_is_not_stuck_at_zero(ps: FakePsutil) -> None:
+    ps.spawn(10, "audio", cpu=30.0)
+    sampler = ProcessSampler([10], psutil_module=ps)
+    readings = [sampler.sample() for _ in range(3)]
+    assert [r.cpu_percent for r in readings if r] == [30.0, 30.0, 30.0]
+    assert ps.handles == 1  # primed once at start, then kept
+
+
+def test_default_is_the_current_process(ps: FakePsutil) -> None:
+    ps.spawn(os.getpid(), "python")
+    assert ProcessSampler(psutil_module=ps).pids == [os.getpid()]
+
+
+def test_unknown_pid_at_start_is_a_clear_error(ps: FakePsutil) -> None:
+    with pytest.raises(ProcessNotFoundError, match="no process with pid 99"):
+        ProcessSampler([99], psutil_module=ps)
+
+
+def test_access_denied_at_start_is_a_clear_error(ps: FakePsutil) -> None:
+    ps.spawn(10, "secret").fate = "denied"
+    with pytest.raises(ProcessAccessError, match="access denied to process 10"):
+        ProcessSampler([10], psutil_module=ps)
+
+
+@pytest.mark.parametrize("fate", ["gone", "zombie", "denied"])
+def test_a_process_that_fails_mid_run_is_dropped_with_one_warning(
+    ps: FakePsutil, fate: str, log_lines: list[str]
+) -> None:
+    ps.spawn(10, "audio", cpu=30.0)
+    victim = ps.spawn(11, "helper", cpu=50.0)
+    sampler = ProcessSampler([10, 11], psutil_module=ps)
+    assert sampler.sample() == SystemMetrics(80.0, 10.0)
+    victim.fate = fate
+    assert sampler.sample() == SystemMetrics(30.0, 10.0)
+    assert sampler.sample() == SystemMetrics(30.0, 10.0)
+    assert sampler.pids == [10]
+    warnings = [line for line in log_lines if "stopped watching helper (pid 11)" in line]
+    assert len(warnings) == 1
+
+
+def test_when_no_process_is_left_ticks_get_nothing_with_one_warning(
+    ps: FakePsutil, log_lines: list[str]
+) -> None:
+    only = ps.spawn(10, "audio")
+    sampler = ProcessSampler([10], psutil_module=ps)
+    only.fate = "gone"
+    assert [sampler.sample() for _ in range(5)] == [None] * 5
+    assert sum("no watched process is left" in line for line in log_lines) == 1
+
+
+def test_names_are_matched_on_every_sample_so_restarts_are_picked_up(
+    ps: FakePsutil, log_lines: list[str]
+) -> None:
+    first = ps.spawn(10, "pipewire", cpu=20.0)
+    ps.spawn(11, "bash", cpu=99.0)
+    sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
+    assert sampler.pids == [10]
+    assert sampler.missing_names() == []
+    first.fate = "gone"  # the audio server crashes ...
+    assert sampler.sample() is None
+    ps.spawn(12, "pipewire", cpu=25.0)  # ... and is restarted under a new pid
+    sampler.sample()  # adopted (and primed) on this sample
+    assert sampler.sample() == SystemMetrics(25.0, 10.0)
+    assert sampler.pids == [12]
+    assert any("watching pipewire (pid 12)" in line for line in log_lines)
+
+
+def test_names_only_look_at_new_pids(ps: FakePsutil) -> None:
+    ps.spawn(10, "pipewire")
+    for pid in range(100, 150):
+        ps.spawn(pid, "other")
+    sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
+    handles = ps.handles
+    for _ in range(10):
+        sampler.sample()
+    assert ps.handles == handles  # nothing new appeared: no process was looked up again
+
+
+def test_a_name_that_matches_nothing_is_reported(ps: FakePsutil) -> None:
+    ps.spawn(10, "pipewire")
+    sampler = ProcessSampler(names=["pipewire", "pulseaudio"], psutil_module=ps)
+    assert sampler.missing_names() == ["pulseaudio"]
+    assert sampler.describe() == "pipewire (pid 10)"
+
+
+def test_a_matching_process_with_access_denied_is_skipped(
+    ps: FakePsutil, log_lines: list[str]
+) -> None:
+    ps.spawn(10, "pipewire", cpu=20.0)
+    sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
+    ps.spawn(11, "pipewire").fate = "denied"
+    sampler.sample()
+    assert sampler.pids == [10]
+
+
+def test_system_sampler_reads_the_whole_machine(ps: FakePsutil) -> None:
+    assert SystemSampler(psutil_module=ps).sample() == SystemMetrics(12.5, 42.0)
+
+
+def test_real_psutil_on_this_process() -> None:
+    sampler = ProcessSampler()
+    sample = sampler.sample()
+    assert sample is not None
+    assert sample.cpu_percent >= 0.0
+    assert 0.0 < sample.memory_percent < 100.0
