@@ -237,8 +237,14 @@ def buffer_decisions(
         >>> import reactivex as rx
         >>> from adaptive_stream import SystemMetrics, buffer_decisions
         >>> out = buffer_decisions(rx.of(SystemMetrics(5.0, 10.0)), rx.empty(), rx.of(1, 2))
-        >>> [d.input_size for d in out.pipe(ops.to_list()).run()]
+        >>> sizes = []
+        >>> _ = out.subscribe(lambda d: sizes.append(d.input_size))
+        >>> sizes
         [10, 13]
+
+        (Subscribe, rather than ``.run()``: ``run`` subscribes on a ``NewThreadScheduler``,
+        where each ``rx.of`` emits on its own thread, so the ticks may come before the
+        metrics.)
     """
     if policy is None:
         if settings is None:

@@ -276,21 +276,33 @@ def test_the_policy_only_ever_sees_sane_metrics(samples: list[SystemMetrics]) ->
 
 @pytest.mark.parametrize("sample", [10**400, float("nan"), "x", None])
 def test_buffer_decisions_skips_bad_latency_without_raising(sample: Any) -> None:
-    import reactivex as rx
-    from reactivex import operators as ops
-
     from adaptive_stream import buffer_decisions
 
-    out = buffer_decisions(rx.of(CALM), rx.of(sample, 0.01), rx.of(1)).pipe(ops.to_list()).run()
+    metrics: Subject[Any] = Subject()
+    latency: Subject[Any] = Subject()
+    ticks: Subject[int] = Subject()
+    out: list[BufferDecision] = []
+    errors: list[Exception] = []
+    buffer_decisions(metrics, latency, ticks).subscribe(out.append, errors.append)
+    metrics.on_next(CALM)
+    latency.on_next(sample)
+    latency.on_next(0.01)
+    latency.on_next([sample, 0.01])  # a batch with a bad sample in it
+    ticks.on_next(1)
+    assert errors == []
     assert [d.average_latency_ns for d in out] == [10_000_000]
 
 
 def test_buffer_decisions_skips_metrics_that_are_not_numbers() -> None:
-    import reactivex as rx
-    from reactivex import operators as ops
-
     from adaptive_stream import buffer_decisions
 
-    weird: Any = rx.of(None, SystemMetrics("a", 1.0), CALM)  # type: ignore[arg-type]
-    out = buffer_decisions(weird, rx.empty(), rx.of(1)).pipe(ops.to_list()).run()
+    metrics: Subject[Any] = Subject()
+    ticks: Subject[int] = Subject()
+    out: list[BufferDecision] = []
+    errors: list[Exception] = []
+    buffer_decisions(metrics, Subject(), ticks).subscribe(out.append, errors.append)
+    for weird in (None, SystemMetrics("a", 1.0), "cpu", CALM):  # type: ignore[arg-type]
+        metrics.on_next(weird)
+    ticks.on_next(1)
+    assert errors == []
     assert [d.cpu_percent for d in out] == [5.0]
