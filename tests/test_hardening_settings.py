@@ -181,3 +181,26 @@ def test_a_bad_environment_gives_the_manager_a_clear_error(
     monkeypatch.setenv("ADAPTIVE_STREAM_ADAPTATION_INTERVAL", "-1s")
     with pytest.raises(SettingsError, match="environment variable ADAPTIVE_STREAM_ADAPTATION"):
         AdaptiveBufferManager()
+
+
+@pytest.mark.parametrize(
+    "command", [["replay", "tests/data/sample.trace.csv"], ["demo"], ["run", "--duration", "1"]]
+)
+@pytest.mark.parametrize("source", ["flag", "env"])
+def test_every_subcommand_reports_bad_settings_the_same_way(
+    command: list[str],
+    source: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    args = list(command)
+    if source == "flag":
+        args += ["--stale-after", "1ms"]
+    else:
+        monkeypatch.setenv("ADAPTIVE_STREAM_STALE_AFTER", "1ms")
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("adaptive-stream: invalid settings: stale_after: must be at least")
+    assert len(err.splitlines()) == 1
