@@ -2,6 +2,6 @@
 
 import sys
 
-from adaptive_stream.cli import main
+from adaptive_stream.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -71,6 +71,8 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
         shown = default
         if hasattr(default, "total_seconds"):
             shown = f"{default.total_seconds() * 1000:g}ms"
+        elif default is None:
+            shown = "unset"
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest=f"setting_{name}",
@@ -307,5 +309,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _import_asyncio_without_ssl() -> None:
+    """Import asyncio so that it finds no ``ssl`` module; ``ssl`` stays importable after.
+
+    reactivex imports asyncio (for its typing), and asyncio imports ``ssl`` when it can:
+    about 15 ms and 4 MiB of RSS (libssl and libcrypto) in a process where no command uses
+    TLS through asyncio. A ``None`` entry in ``sys.modules`` makes that optional import fail
+    the documented way; asyncio then runs without TLS support in this process only. A later
+    ``import ssl`` (the Prometheus exporter's) loads it normally.
+    """
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]
+    try:
+        import asyncio  # noqa: F401
+    finally:
+        del sys.modules["ssl"]
+
+
+def entry() -> int:
+    """The ``adaptive-stream`` console script: :func:`main` in a process of its own.
+
+    The one thing it adds to :func:`main` is :func:`_import_asyncio_without_ssl`, which is
+    only right in a process this command owns; code calling :func:`main` in its own process
+    (tests, notebooks) keeps its asyncio as it is.
+    """
+    _import_asyncio_without_ssl()
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())

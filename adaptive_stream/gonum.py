@@ -9,8 +9,9 @@ Each of those is one small function here, so the policy reads like the Go it por
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
-__all__ = ["format_float", "go_div", "go_round", "go_trunc"]
+__all__ = ["duration_ns", "format_float", "go_div", "go_round", "go_trunc"]
 
 
 def go_round(x: float) -> int:
@@ -69,3 +70,15 @@ def format_float(x: float) -> str:
     digits = (whole + frac).rstrip("0")
     mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
     return f"{sign}{mantissa}e+{len(whole) - 1:02d}"
+
+
+def duration_ns(value: timedelta) -> int:
+    """A :class:`~datetime.timedelta` as a Go ``time.Duration``: integer nanoseconds, exactly.
+
+    Integer arithmetic throughout (``timedelta`` has microsecond resolution), where
+    ``total_seconds() * 1e9`` would round through a float.
+
+    >>> duration_ns(timedelta(milliseconds=20)), duration_ns(timedelta(days=1, microseconds=1))
+    (20000000, 86400000001000)
+    """
+    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1_000

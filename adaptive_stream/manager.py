@@ -25,6 +25,7 @@ from reactivex.internal.exceptions import DisposedException
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import BehaviorSubject, Subject
 
+from adaptive_stream.gonum import duration_ns
 from adaptive_stream.isolation import ErrorCounter, isolate
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 from adaptive_stream.pipeline import LatencySample, policy_steps, to_nanoseconds
@@ -92,7 +93,7 @@ class AdaptiveBufferManager:
         self._last_adaptation: datetime = self._created
         self._accepted = 0
         self._rejected = 0
-        self._ceiling_ns = _ns(self.settings.latency_ceiling)
+        self._ceiling_ns = duration_ns(self.settings.latency_ceiling)
         self._latency_log = _RateLimited(self.settings.adaptation_interval)
 
         # The metrics path: validation, staleness and the source's failures (per metrics
@@ -563,10 +564,6 @@ class _RateLimited:
         self._last = now
         count, self._count = self._count, 0
         return count
-
-
-def _ns(value: timedelta) -> int:
-    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1_000
 
 
 def _short(value: Any) -> str:

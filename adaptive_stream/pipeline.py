@@ -21,7 +21,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import TimeoutScheduler
 
-from adaptive_stream.gonum import go_round
+from adaptive_stream.gonum import duration_ns, go_round
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies import Policy, make_policy
 
@@ -44,7 +44,6 @@ _T = TypeVar("_T")
 #: A latency sample: a ``timedelta``, or seconds as a float (or int).
 LatencySample: TypeAlias = timedelta | float | int
 
-_NS_PER_US = 1_000
 _MAX_NS = 2**63 - 1  # Go's time.Duration is an int64
 
 
@@ -67,9 +66,7 @@ def to_nanoseconds(sample: LatencySample) -> int | None:
             return None
         return go_round(float(sample) * 1e9)  # type: ignore[arg-type]
     if isinstance(sample, timedelta):
-        ns = (
-            (sample.days * 86_400 + sample.seconds) * 1_000_000 + sample.microseconds
-        ) * _NS_PER_US
+        ns = duration_ns(sample)
         return ns if 0 <= ns <= _MAX_NS else None
     if isinstance(sample, int | float) and not isinstance(sample, bool):
         return to_nanoseconds(float(sample))

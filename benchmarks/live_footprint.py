@@ -8,7 +8,10 @@ summary line (``first decision X s after start``). Ends the run with SIGTERM and
 0 with its summary. Targets (issue 3): CPU <= 0.5 % of one core, peak RSS <= 40 MiB, first
 decision within 1 s.
 
-    .venv/bin/python benchmarks/live_footprint.py [--seconds 60] [--warmup 5]
+    .venv/bin/python benchmarks/live_footprint.py [--seconds 60] [--warmup 5] [-- RUN-ARGS]
+
+Arguments after ``--`` go to ``adaptive-stream run`` (e.g. ``-- --metrics-port 0`` to include
+the Prometheus exporter).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60, help="sampling time (default 60)")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up time (default 5)")
+    parser.add_argument("run_args", nargs="*", help="after --: more adaptive-stream run flags")
     args = parser.parse_args()
 
     exe = shutil.which("adaptive-stream", path=os.path.dirname(sys.executable))
@@ -47,6 +51,7 @@ def main() -> int:
     cmd = [exe, "run", "--quiet"]
     for child in children:
         cmd += ["--pid", str(child.pid)]
+    cmd += args.run_args
     out_path = f"/tmp/live_footprint.{os.getpid()}.out"
     status = 1
     try:

@@ -19,8 +19,13 @@ def test_help_documents_every_setting(capsys: pytest.CaptureFixture[str]) -> Non
         main(["replay", "--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--profile", "--max-buffer-size", "--target-latency", "--smoothing-factor"):
-        assert flag in out
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+    assert "--profile" in out
+    for name in AdaptiveBufferSettings.model_fields:
+        assert "--" + name.replace("_", "-") in out, name
+    assert "(default: 20ms)" in out
+    assert "(default: None)" not in out  # stale_after reads "unset", as its help explains
 
 
 def test_demo_replays_the_bundled_trace_with_a_summary(
@@ -102,3 +107,47 @@ def test_setting_flags_accept_both_spellings(capsys: pytest.CaptureFixture[str])
     assert "max_buffer_size" in out
     rows = dict(line.split(None, 1) for line in out.splitlines())
     assert (rows["max_buffer_size"], rows["min_buffer_size"]) == ("11", "2")
+
+
+def _in_child(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAPTIVE_STREAM_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_console_script_imports_asyncio_without_ssl_and_ssl_stays_importable() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from adaptive_stream.cli import entry\n"
+        f"sys.argv = ['adaptive-stream', 'replay', {str(DATA / 'sample.trace.csv')!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert entry() == 0\n"
+        "import asyncio.base_events as b\n"
+        "print('ssl' in sys.modules, b.ssl is None, out.getvalue().count(chr(10)))\n"
+        "import ssl\n"
+        "print(ssl.OPENSSL_VERSION.split()[0])\n"
+    )
+    first, second = _in_child(code).splitlines()
+    assert first == "False True 296"  # header + 295 decisions, no ssl on the way
+    assert second == "OpenSSL"
+
+
+def test_main_leaves_an_existing_asyncio_alone() -> None:
+    """Only the console script's own process gets the ssl-free asyncio."""
+    code = (
+        "import sys, io, contextlib, ssl, asyncio.base_events as b\n"
+        "from adaptive_stream.cli import entry\n"
+        f"sys.argv = ['adaptive-stream', 'replay', {str(DATA / 'sample.trace.csv')!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert entry() == 0\n"
+        "print(b.ssl is ssl)\n"
+    )
+    assert _in_child(code) == "True"

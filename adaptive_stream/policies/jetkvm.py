@@ -8,10 +8,10 @@ latency), because replays must match the original byte for byte.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from adaptive_stream.gonum import go_div, go_round
+from adaptive_stream.gonum import duration_ns, go_div, go_round
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
 
 if TYPE_CHECKING:
@@ -27,13 +27,6 @@ __all__ = [
     "threshold_factor",
     "update_latency_average",
 ]
-
-_NS_PER_US = 1_000
-
-
-def _ns(value: timedelta) -> int:
-    """A timedelta as integer nanoseconds, exactly (timedelta has microsecond resolution)."""
-    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * _NS_PER_US
 
 
 class JetKVMParams(NamedTuple):
@@ -66,8 +59,8 @@ class JetKVMParams(NamedTuple):
             cpu_high=settings.cpu_high_threshold,
             memory_low=settings.memory_low_threshold,
             memory_high=settings.memory_high_threshold,
-            target_latency_ns=_ns(settings.target_latency),
-            max_latency_ns=_ns(settings.max_latency),
+            target_latency_ns=duration_ns(settings.target_latency),
+            max_latency_ns=duration_ns(settings.max_latency),
             smoothing=settings.smoothing_factor,
             historical_weight=settings.historical_weight,
             current_weight=settings.current_weight,
