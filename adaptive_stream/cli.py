@@ -33,11 +33,11 @@ SAMPLE_TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", 
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line (plus the usage) and exit code 2."""
+    """argparse, but a usage error is one line (what is wrong, and where help is) and exit
+    code 2, like every other error of the command."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 _HELP_FLAGS = frozenset({"-h", "--help"})
@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.setting_overrides = _setting_overrides(extra)
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.exit(EXIT_USAGE, f"adaptive-stream {args.command}: error: {exc}\n")
     from adaptive_stream.errors import SettingsError
 
     handlers = {

@@ -11,6 +11,8 @@ view, the logger, the Prometheus sink); the main thread only waits for the end.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import signal
 import sys
 import threading
@@ -26,6 +28,39 @@ __all__ = ["LiveView", "add_run_parser", "run_live"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+
+def _pid(text: str) -> int:
+    try:
+        pid = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a pid: {text!r}") from None
+    if pid <= 0:
+        raise argparse.ArgumentTypeError(f"a pid is a positive integer, got {pid}")
+    return pid
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is within 0..65535 (0: any free one), got {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < seconds < math.inf:  # also false for NaN
+        raise argparse.ArgumentTypeError(
+            f"a duration is a finite number of seconds above 0, got {text}"
+            " (leave it out to run until interrupted)"
+        )
+    return seconds
 
 
 def add_run_parser(
@@ -46,7 +81,7 @@ def add_run_parser(
     what = run.add_argument_group("what to watch (default: this process)")
     what.add_argument(
         "--pid",
-        type=int,
+        type=_pid,
         action="append",
         default=[],
         metavar="PID",
@@ -67,14 +102,14 @@ def add_run_parser(
     )
     run.add_argument(
         "--duration",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop after this many seconds (default: run until interrupted)",
     )
     out = run.add_argument_group("output")
     out.add_argument(
         "--metrics-port",
-        type=int,
+        type=_port,
         metavar="PORT",
         help="serve Prometheus metrics on this port (0: any free port, printed at start)",
     )
@@ -108,10 +143,21 @@ class LiveView:
 
     HEADER = "    time   in  out    cpu %  mem %  latency ms  factor  why"
 
-    def __init__(self, out: TextIO, start: datetime, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        start: datetime,
+        *,
+        quiet: bool = False,
+        on_closed: Callable[[], object] | None = None,
+    ) -> None:
         self._out = out
         self._start = start
         self._quiet = quiet
+        self._on_closed = on_closed
+        #: Whether the reader of ``out`` went away (a broken pipe): the view then stops
+        #: printing and calls ``on_closed`` once (``run`` ends, as ``replay | head`` does).
+        self.closed = False
         self.decisions = 0
         self.adjustments = 0
         self.sizes_seen: set[int] = set()
@@ -126,17 +172,22 @@ class LiveView:
         self.decisions += 1
         self.adjustments += d.adjusted
         self.sizes_seen.add(d.input_size)
-        if self._quiet:
+        if self._quiet or self.closed:
             return
         elapsed = (d.time - self._start).total_seconds()
         mark = "*" if d.adjusted else " "
-        print(
-            f"{elapsed:7.1f}s {d.input_size:3d}{mark}{d.output_size:4d} {d.cpu_percent:8.1f} "
-            f"{d.memory_percent:6.1f} {d.average_latency_ms:11.3f} {d.combined_factor:+7.3f}  "
-            f"{d.reason}",
-            file=self._out,
-            flush=True,
-        )
+        try:
+            print(
+                f"{elapsed:7.1f}s {d.input_size:3d}{mark}{d.output_size:4d} "
+                f"{d.cpu_percent:8.1f} {d.memory_percent:6.1f} {d.average_latency_ms:11.3f} "
+                f"{d.combined_factor:+7.3f}  {d.reason}",
+                file=self._out,
+                flush=True,
+            )
+        except BrokenPipeError:
+            self.closed = True
+            if self._on_closed is not None:
+                self._on_closed()
 
 
 def _fail(message: str) -> int:
@@ -174,8 +225,6 @@ def run_live(
         configure_logging(level, json=args.log_json)
     except ValueError as exc:
         return _fail(str(exc))
-    if args.duration is not None and not args.duration > 0:
-        return _fail(f"--duration must be above 0 seconds (got {args.duration:g})")
     if args.system and (args.pid or args.name):
         return _fail("--system watches the whole machine: it cannot go with --pid or --name")
 
@@ -218,18 +267,18 @@ def run_live(
             f"adaptive-stream run: watching {watching}; policy {settings.policy}, "
             f"interval {interval_ms:g} ms, sizes {settings.min_buffer_size}.."
             f"{settings.max_buffer_size} frames"
-            + (f"; metrics on http://{args.metrics_addr}:{server.port}/metrics" if server else ""),
+            + (f"; metrics on {_url(args.metrics_addr, server.port)}" if server else ""),
             file=out,
             flush=True,
         )
-        view = LiveView(out, start=datetime.now(UTC), quiet=args.quiet)
+        view = LiveView(out, start=datetime.now(UTC), quiet=args.quiet, on_closed=stop.set)
         if not args.quiet:
             view.header()
         manager.decisions.subscribe(view.on_decision)
         subscribe_logger(manager.decisions)
         started = time.monotonic()
         manager.start()
-        stop.wait(timeout=args.duration)
+        _wait(stop, args.duration)
         manager.stop()
         ran = time.monotonic() - started
     finally:
@@ -241,9 +290,44 @@ def run_live(
         if view.first_decision_at is not None
         else "none"
     )
-    print(_summary(manager.stats(), view, ran, first), file=out, flush=True)
+    if view.closed:  # the reader went away (`run | head`): nobody is left to read a summary
+        _discard(out)
+    else:
+        print(_summary(manager.stats(), view, ran, first), file=out, flush=True)
     logger.complete()
     return EXIT_OK
+
+
+def _wait(stop: threading.Event, duration: float | None) -> None:
+    """Wait for ``stop`` at most ``duration`` seconds (``None``: forever), in steps short
+    enough for ``Event.wait`` (which overflows past ``threading.TIMEOUT_MAX``)."""
+    if duration is None:
+        while not stop.wait(3600.0):
+            pass
+        return
+    deadline = time.monotonic() + duration
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, 3600.0))
+
+
+def _url(addr: str, port: int) -> str:
+    """``http://ADDR:PORT/metrics``, with an IPv6 address in brackets."""
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"http://{host}:{port}/metrics"
+
+
+def _discard(out: TextIO) -> None:
+    """Point ``out``'s file descriptor at /dev/null, so that the interpreter's last flush of
+    a closed pipe is not an error either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests): nothing to do
+        pass
 
 
 def _summary(stats: dict[str, Any], view: LiveView, ran: float, first: str) -> str:

@@ -161,7 +161,15 @@ def _free_pid() -> int:
         (["--name", "no-such-process-xyz"], "no running process is named 'no-such-process-xyz'"),
         (["--smoothing-factor", "7"], "invalid settings: smoothing_factor"),
         (["--system", "--pid", str(os.getpid())], "--system watches the whole machine"),
-        (["--duration", "0"], "--duration must be above 0"),
+        (["--duration", "0"], "argument --duration: a duration is a finite number of seconds"),
+        (["--duration", "inf"], "argument --duration: a duration is a finite number of seconds"),
+        (["--duration", "nan"], "argument --duration: a duration is a finite number of seconds"),
+        (["--pid", "-5"], "argument --pid: a pid is a positive integer, got -5"),
+        (["--pid", "0"], "argument --pid: a pid is a positive integer, got 0"),
+        (["--pid", "abc"], "argument --pid: not a pid: 'abc'"),
+        (["--metrics-port", "99999"], "argument --metrics-port: a port is within 0..65535"),
+        (["--metrics-port", "-1"], "argument --metrics-port: a port is within 0..65535"),
+        (["--metrics-names", "grafana"], "argument --metrics-names: invalid choice"),
         (["--log-level", "LOUD"], "log level 'LOUD'"),
     ],
 )
@@ -196,3 +204,113 @@ def test_run_help_documents_the_options() -> None:
         "--max-buffer-size",
     ):
         assert flag in done.stdout
+
+
+def test_log_json_gives_one_json_record_per_adjustment() -> None:
+    import json
+
+    run = Running(["run", "--system", "--duration", "0.75", "--log-json", "--quiet", *FAST])
+    code, out, err = run.finish(timeout=60)
+    assert code == 0, err
+    records = [json.loads(line) for line in err.splitlines()]  # every stderr line is JSON
+    decisions = [r["record"] for r in records if r["record"]["message"].startswith("buffers")]
+    assert decisions, err
+    first = decisions[0]
+    assert first["level"]["name"] == "INFO"
+    assert first["extra"]["input_size"] == 10  # 6 -> 10 on the first tick of a calm machine
+    assert first["extra"]["policy"] == "jetkvm"
+    assert {"cpu_percent", "memory_percent", "latency_ms", "combined_factor"} <= set(first["extra"])
+    assert "Summary:" in out
+
+
+@pytest.fixture
+def named_sleeper(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start processes with a name of their own (a copy of ``sleep``), killed at the end."""
+    import shutil
+
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    exe = tmp_path / "as-test-sleeper"
+    shutil.copy(sleep, exe)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([str(exe), "120"])
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def test_run_by_name_follows_a_restarted_process(
+    named_sleeper: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    first = named_sleeper()
+    run = Running(["run", "--name", "as-test-sleeper", "--log-level", "INFO", *FAST])
+    try:
+        assert f"as-test-sleeper (pid {first.pid})" in run.wait_for_line("watching", timeout=30)
+        run.wait_for_line("grow", timeout=30)
+        first.kill()  # the process dies ...
+        first.wait()
+        second = named_sleeper()  # ... and comes back under a new pid
+        deadline = time.monotonic() + 30
+        while f"watching as-test-sleeper (pid {second.pid})" not in "".join(run.stderr):
+            assert time.monotonic() < deadline, run.stderr[-5:]
+            time.sleep(0.05)
+        while not run.lines.empty():  # what was printed up to now
+            run.stdout.append(run.lines.get())
+        for _ in range(2):  # the second of these comes after the new pid was adopted
+            run.wait_for_line("grow", timeout=30)
+        run.proc.send_signal(signal.SIGTERM)
+        code, _, err = run.finish(timeout=30)
+    finally:
+        run.close()
+    assert code == 0
+    assert f"stopped watching as-test-sleeper (pid {first.pid})" in err
+    assert "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly() -> None:
+    """`adaptive-stream run | head -3`: exit 0 once the pipe closes, no traceback."""
+    proc = subprocess.Popen(
+        [*CLI, "run", "--system", *FAST],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    for _ in range(3):  # the "watching" line, the header, one decision
+        assert proc.stdout.readline()
+    proc.stdout.close()
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert code == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert "subscriber raised" not in err
+
+
+def test_the_metrics_url_brackets_an_ipv6_address() -> None:
+    from adaptive_stream.live import _url
+
+    assert _url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
+    assert _url("::1", 9100) == "http://[::1]:9100/metrics"
+
+
+def test_wait_returns_at_the_deadline_or_when_stopped() -> None:
+    from adaptive_stream.live import _wait
+
+    stop = threading.Event()
+    stop.set()
+    _wait(stop, None)  # stopped already: returns at once, even with no duration
+    _wait(stop, 1e12)  # a duration far past threading.TIMEOUT_MAX does not overflow
+    began = time.monotonic()
+    _wait(threading.Event(), 0.01)
+    assert time.monotonic() - began < 5  # bounded: it did return

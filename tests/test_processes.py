@@ -174,15 +174,65 @@ def test_names_are_matched_on_every_sample_so_restarts_are_picked_up(
     assert any("watching pipewire (pid 12)" in line for line in log_lines)
 
 
-def test_names_only_look_at_new_pids(ps: FakePsutil) -> None:
+def test_pids_that_did_not_match_are_looked_at_less_and_less(ps: FakePsutil) -> None:
     ps.spawn(10, "pipewire")
     for pid in range(100, 150):
         ps.spawn(pid, "other")
     sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
     handles = ps.handles
-    for _ in range(10):
+    looks = []
+    for _ in range(10 * ProcessSampler.RECHECK_MAX):
+        before = ps.handles
         sampler.sample()
-    assert ps.handles == handles  # nothing new appeared: no process was looked up again
+        looks.append((ps.handles - before) // 50)
+    # Each non-matching pid is read again after 1, 2, 4, 8, 16, then every 32 passes.
+    assert [i + 2 for i, n in enumerate(looks) if n] == [
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        96,
+        128,
+        160,
+        192,
+        224,
+        256,
+        288,
+        320,
+    ]
+    assert set(looks) == {0, 1}
+    assert ps.handles - handles == 50 * 14  # against 50 * 320 if every name were read
+
+
+def test_a_pid_that_takes_the_name_later_is_picked_up(ps: FakePsutil, log_lines: list[str]) -> None:
+    """A start script that ``exec``s the audio server keeps its pid and changes its name."""
+    ps.spawn(10, "pipewire", cpu=20.0)
+    wrapper = ps.spawn(11, "bash", cpu=1.0)
+    sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
+    for _ in range(100):
+        sampler.sample()  # bash is rejected, and looked at less and less often
+    wrapper.name = "pipewire"  # exec
+    waited = 0
+    while 11 not in sampler.pids:
+        sampler.sample()
+        waited += 1
+    assert waited <= ProcessSampler.RECHECK_MAX
+    assert any("watching pipewire (pid 11)" in line for line in log_lines)
+    sampler.sample()
+    assert sampler.sample() == SystemMetrics(21.0, 10.0)
+
+
+def test_a_fresh_fork_that_execs_is_picked_up_on_the_next_sample(ps: FakePsutil) -> None:
+    ps.spawn(10, "pipewire")
+    sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
+    child = ps.spawn(12, "systemd")  # sampled between fork and exec
+    sampler.sample()
+    assert sampler.pids == [10]
+    child.name = "pipewire"
+    sampler.sample()
+    assert sampler.pids == [10, 12]
 
 
 def test_a_name_that_matches_nothing_is_reported(ps: FakePsutil) -> None:
@@ -197,9 +247,16 @@ def test_a_matching_process_with_access_denied_is_skipped(
 ) -> None:
     ps.spawn(10, "pipewire", cpu=20.0)
     sampler = ProcessSampler(names=["pipewire"], psutil_module=ps)
-    ps.spawn(11, "pipewire").fate = "denied"
+    denied = ps.spawn(11, "pipewire")
+    denied.fate = "denied"
     sampler.sample()
     assert sampler.pids == [10]
+    assert not any("pid 11" in line for line in log_lines)  # its name was unreadable too
+    denied.fate = None  # e.g. the sampler was given the rights: picked up on a later look
+    for _ in range(ProcessSampler.RECHECK_MAX):
+        sampler.sample()
+    assert sampler.pids == [10, 11]
+    assert any("watching pipewire (pid 11)" in line for line in log_lines)
 
 
 def test_system_sampler_reads_the_whole_machine(ps: FakePsutil) -> None:

@@ -122,6 +122,41 @@ def test_prometheus_jetkvm_names() -> None:
     manager.stop()
 
 
+def test_jetkvm_names_can_be_exactly_the_firmware_series() -> None:
+    """prometheus_client's own switch drops the counter's _created sample (docs/live.md)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from prometheus_client import generate_latest\n"
+        "from adaptive_stream.sinks.prometheus import PrometheusSink\n"
+        "text = generate_latest(PrometheusSink('jetkvm').registry).decode()\n"
+        "print(sorted({l.split()[0] for l in text.splitlines() if not l.startswith('#')}))\n"
+    )
+    env = {**os.environ, "PROMETHEUS_DISABLE_CREATED_SERIES": "True"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(
+        sorted(
+            [
+                "jetkvm_adaptive_buffer_adjustments_total",
+                "jetkvm_adaptive_input_buffer_size_bytes",
+                "jetkvm_adaptive_output_buffer_size_bytes",
+                "jetkvm_adaptive_system_cpu_percent",
+                "jetkvm_adaptive_system_memory_percent",
+            ]
+        )
+    )
+
+
 def test_unknown_names_are_refused() -> None:
     with pytest.raises(ValueError, match="must be one of adaptive_stream, jetkvm"):
         PrometheusSink("grafana")  # type: ignore[arg-type]

@@ -60,14 +60,21 @@ class ProcessSampler:
     Args:
         pids: processes to watch by pid; each must exist and be readable at start.
         names: process names to watch; matched again on every sample, so a process that
-            restarts (new pid, same name) is picked up. With neither pids nor names, the
-            current process is watched.
+            restarts (new pid, same name) is picked up. A pid whose name did not match is
+            looked at again after 1, 2, 4 ... up to :attr:`RECHECK_MAX` samples, so that a
+            process that takes the name later on the same pid (``exec``, as a start script
+            or a fork-then-exec does) is picked up too, without reading every process's name
+            on every tick. With neither pids nor names, the current process is watched.
         psutil_module: the psutil API to use (tests inject a fake).
 
     Raises:
         ProcessNotFoundError: a pid does not exist.
         ProcessAccessError: a pid exists but may not be read.
     """
+
+    #: The longest wait, in samples, before a pid whose name did not match is looked at
+    #: again (32 samples: 16 s at the default 500 ms).
+    RECHECK_MAX = 32
 
     def __init__(
         self,
@@ -79,7 +86,9 @@ class ProcessSampler:
         self._ps = psutil_module
         self._names = frozenset(names)
         self._watched: dict[int, _Watched] = {}
-        self._rejected_pids: set[int] = set()  # pids whose name did not match, or unreadable
+        # pids whose name did not match (or could not be read): pid -> (next look, gap)
+        self._rejected: dict[int, tuple[int, int]] = {}
+        self._passes = 0  # name-matching passes so far (the clock of the rechecks)
         self._empty_warned = False
         self._total_memory = float(self._ps.virtual_memory().total)
         if not pids and not names:
@@ -118,32 +127,46 @@ class ProcessSampler:
         self._watched[pid] = _Watched(process, f"{name} (pid {pid})", name)
 
     def _match_names(self) -> None:
-        """Adopt processes whose name matches, looking only at pids not seen before."""
+        """Adopt processes whose name matches: pids not seen before, and rejected pids
+        whose next look is due."""
         ps = self._ps
+        self._passes += 1
+        now = self._passes
         alive = set(ps.pids())
-        self._rejected_pids &= alive  # forget pids that have gone (they may be reused)
-        for pid in alive - self._watched.keys() - self._rejected_pids:
+        rejected = self._rejected
+        if rejected.keys() - alive:  # forget pids that have gone (they may be reused)
+            rejected = self._rejected = {p: v for p, v in rejected.items() if p in alive}
+        due = [pid for pid, (at, _) in rejected.items() if at <= now]
+        for pid in [*(alive - self._watched.keys() - rejected.keys()), *due]:
             try:
                 process = ps.Process(pid)
                 name = process.name()
-            except (ps.NoSuchProcess, ps.ZombieProcess):
+            except ps.NoSuchProcess:
                 continue  # gone already
-            except ps.AccessDenied:
-                self._rejected_pids.add(pid)
+            except (ps.AccessDenied, ps.ZombieProcess):
+                self._reject(pid)
                 continue
             if name not in self._names:
-                self._rejected_pids.add(pid)
+                self._reject(pid)
                 continue
             try:
                 process.cpu_percent(None)  # prime
-            except (ps.NoSuchProcess, ps.ZombieProcess):
+            except ps.NoSuchProcess:
                 continue
-            except ps.AccessDenied:
-                self._rejected_pids.add(pid)
-                logger.warning("process {} (pid {}) matches but access is denied", name, pid)
+            except (ps.AccessDenied, ps.ZombieProcess):
+                self._reject(pid)
+                logger.warning("process {} (pid {}) matches but cannot be read", name, pid)
                 continue
+            rejected.pop(pid, None)
             self._watched[pid] = _Watched(process, f"{name} (pid {pid})", name)
             logger.info("watching {} (pid {})", name, pid)
+
+    def _reject(self, pid: int) -> None:
+        """Look at ``pid`` again later: next pass the first time, then twice as late each
+        time, up to :attr:`RECHECK_MAX` passes."""
+        previous = self._rejected.get(pid)
+        gap = 1 if previous is None else min(previous[1] * 2, self.RECHECK_MAX)
+        self._rejected[pid] = (self._passes + gap, gap)
 
     def sample(self) -> SystemMetrics | None:
         """CPU summed and memory averaged over the watched processes; ``None`` when none is
@@ -170,7 +193,7 @@ class ProcessSampler:
             count += 1
         for pid in gone:
             del self._watched[pid]
-            self._rejected_pids.add(pid)
+            self._reject(pid)
         if count == 0:
             if not self._empty_warned:
                 self._empty_warned = True
