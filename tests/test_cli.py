@@ -63,15 +63,7 @@ def test_env_prefix_matches_the_settings() -> None:
     assert cli.ENV_PREFIX == settings.ENV_PREFIX
 
 
-def test_plain_replay_does_not_import_pydantic(tmp_path: Path) -> None:
-    """Start-up time: replay with default settings needs neither pydantic nor loguru."""
-    code = (
-        "import sys, io, contextlib\n"
-        "from adaptive_stream.cli import main\n"
-        f"with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    assert main(['replay', {str(DATA / 'sample.trace.csv')!r}]) == 0\n"
-        "print(sorted(m for m in ('pydantic', 'loguru', 'psutil') if m in sys.modules))\n"
-    )
+def _in_child(code: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAPTIVE_STREAM_")}
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -82,7 +74,19 @@ def test_plain_replay_does_not_import_pydantic(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip()
+
+
+def test_plain_replay_does_not_import_pydantic() -> None:
+    """Start-up time: replay with default settings needs neither pydantic nor loguru."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from adaptive_stream.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['replay', {str(DATA / 'sample.trace.csv')!r}]) == 0\n"
+        "print(sorted(m for m in ('pydantic', 'loguru', 'psutil') if m in sys.modules))\n"
+    )
+    assert _in_child(code) == "[]"
 
 
 @pytest.mark.parametrize(
@@ -107,20 +111,6 @@ def test_setting_flags_accept_both_spellings(capsys: pytest.CaptureFixture[str])
     assert "max_buffer_size" in out
     rows = dict(line.split(None, 1) for line in out.splitlines())
     assert (rows["max_buffer_size"], rows["min_buffer_size"]) == ("11", "2")
-
-
-def _in_child(code: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAPTIVE_STREAM_")}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def test_console_script_imports_asyncio_without_ssl_and_ssl_stays_importable() -> None:
