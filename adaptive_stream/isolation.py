@@ -9,6 +9,7 @@ subscriber of an observable so that its exception stops at its own boundary.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,23 +22,65 @@ _T = TypeVar("_T")
 
 
 class ErrorCounter:
-    """A thread-safe count of subscriber exceptions, logging each one (with traceback)."""
+    """A thread-safe count of subscriber exceptions, and a log that stays readable.
 
-    def __init__(self, what: str) -> None:
+    Every exception is counted. The first of a kind (same type, raised from the same line)
+    is logged with its traceback; the same kind again is logged at most once per ``every``
+    seconds, saying how many were only counted since: a sink that fails on every tick must
+    not fill the log with a traceback every 500 ms.
+
+    Args:
+        what: whose subscribers these are, for the log line.
+        every: the shortest time between two log lines of one kind, in seconds.
+        clock: monotonic seconds (injectable for tests).
+    """
+
+    _MAX_KINDS = 64  # kinds remembered; past that the memory is reset (and logs again)
+
+    def __init__(
+        self, what: str, *, every: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._what = what
+        self._every = every
+        self._clock = clock
         self._lock = threading.Lock()
+        self._logged_at: dict[tuple[str, str], float] = {}
+        self._unlogged: dict[tuple[str, str], int] = {}
         self.count = 0
 
     def __call__(self, error: BaseException) -> None:
+        kind = (type(error).__name__, _origin(error))
         with self._lock:
             self.count += 1
             count = self.count
+            now = self._clock()
+            last = self._logged_at.get(kind)
+            if last is not None and now - last < self._every:
+                self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
+                return
+            if len(self._logged_at) >= self._MAX_KINDS:
+                self._logged_at.clear()
+                self._unlogged.clear()
+            self._logged_at[kind] = now
+            unlogged = self._unlogged.pop(kind, 0)
+        since = f"; {unlogged} more like it since the last report" if unlogged else ""
         logger.opt(exception=error).error(
-            "a subscriber of {} raised {} (#{}); the pipeline and the other subscribers go on",
+            "a subscriber of {} raised {} (#{}{}); the pipeline and the other subscribers go on",
             self._what,
             type(error).__name__,
             count,
+            since,
         )
+
+
+def _origin(error: BaseException) -> str:
+    """Where ``error`` was raised: the innermost frame's file and line."""
+    tb = error.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
 
 
 def isolate(source: Observable[_T], on_error: Callable[[BaseException], Any]) -> Observable[_T]:
