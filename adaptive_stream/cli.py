@@ -198,12 +198,26 @@ def _run_replay(args: argparse.Namespace) -> int:
         return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
     try:
         with source:
-            replay(source, sys.stdout, settings)
+            result = replay(source, sys.stdout, settings)
     except TraceError as exc:
         return _fail(f"{args.trace}: {exc}")
     except OSError as exc:
         return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
+    _note_unusual(args.trace, result)
     return EXIT_OK
+
+
+def _note_unusual(trace: str, result: ReplayResult) -> None:
+    """One line on stderr when a trace held values no live source gives (they were replayed
+    as the original would have taken them; stdout is the decision CSV all the same)."""
+    if result.unusual:
+        rows = "row holds" if result.unusual == 1 else "rows hold"
+        print(
+            f"adaptive-stream: note: {trace}: {result.unusual} {rows} values the live manager "
+            f"would reject (first: {result.first_unusual}); replayed as the original takes "
+            "them, unchecked",
+            file=sys.stderr,
+        )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -217,6 +231,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         return _fail(f"{args.trace}: {exc}")
     except OSError as exc:
         return _fail(f"cannot read trace {args.trace}: {exc.strerror or exc}")
+    _note_unusual(args.trace, result)
     print(f"Replaying {args.trace} with the {settings.policy} policy")
     print("t (s)    in  out   cpu %  mem %  latency ms  factor  why")
     for t, d in result.rows:

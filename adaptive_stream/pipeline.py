@@ -81,10 +81,11 @@ def _valid_metrics(sample: SystemMetrics) -> bool:
 
 
 class NanosecondSamples(list[int]):
-    """A batch of latency samples already in integer nanoseconds, each >= 0.
+    """A batch of latency samples already in integer nanoseconds.
 
     For producers that measure in nanoseconds and in blocks (and for trace replay): the
-    pipeline folds them in order without converting or checking each one again.
+    pipeline folds them in order as they are, without converting or checking them (a
+    replay passes the original's inputs through, negative ones included).
     """
 
 
@@ -148,22 +149,27 @@ def policy_steps(
     *,
     initial_state: Any = None,
     scheduler: abc.SchedulerBase | None = None,
+    validate_metrics: bool = True,
 ) -> Observable[tuple[Any, BufferDecision]]:
     """One ``(policy state, decision)`` pair per tick that has metrics.
 
     Args:
         metrics: aggregated samples; invalid ones (NaN, negative, memory over 100 %) are
-            dropped before the policy sees them.
+            dropped before the policy sees them, unless ``validate_metrics`` is false.
         summary: the policy's latency summary; it must emit a value at once (seed it, e.g.
             with ``start_with``), because ``combine_latest`` waits for every source.
         ticks: one adaptation per item; a tick before any metrics decides nothing.
         policy: the decision function.
         initial_state: the policy state to start from (default: ``policy.initial_state()``).
         scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
+        validate_metrics: whether to drop invalid metrics here. A replay of recorded inputs
+            turns it off, to decide on them exactly as the original did (it checked nothing).
     """
     seed_state = policy.initial_state() if initial_state is None else initial_state
     decide = policy.decide
-    inputs = rx.combine_latest(metrics.pipe(ops.filter(_valid_metrics)), summary)
+    if validate_metrics:
+        metrics = metrics.pipe(ops.filter(_valid_metrics))
+    inputs = rx.combine_latest(metrics, summary)
     # scan never emits its seed, so the seed's decision slot is never read.
     seed: tuple[Any, Any] = (seed_state, None)
 
@@ -194,10 +200,17 @@ def decisions_from_summary(
     *,
     initial_state: Any = None,
     scheduler: abc.SchedulerBase | None = None,
+    validate_metrics: bool = True,
 ) -> Observable[BufferDecision]:
     """The decisions of :func:`policy_steps`, without the states."""
     steps = policy_steps(
-        metrics, summary, ticks, policy, initial_state=initial_state, scheduler=scheduler
+        metrics,
+        summary,
+        ticks,
+        policy,
+        initial_state=initial_state,
+        scheduler=scheduler,
+        validate_metrics=validate_metrics,
     )
     return steps.pipe(ops.map(_decision))
 
@@ -214,6 +227,7 @@ def buffer_decisions(
     *,
     policy: Policy[Any, Any] | None = None,
     scheduler: abc.SchedulerBase | None = None,
+    validate_metrics: bool = True,
 ) -> Observable[BufferDecision]:
     """The stream of buffer decisions: the public entry point of the dataflow.
 
@@ -229,6 +243,9 @@ def buffer_decisions(
         settings: the settings (default: ``AdaptiveBufferSettings()``, the JetKVM values).
         policy: a policy object; by default the one the settings name.
         scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
+        validate_metrics: drop metrics that are NaN, infinite, negative or over 100 %
+            memory (default). ``False`` hands every sample to the policy as it is, as the
+            original did (trace replay uses it to reproduce the firmware on any input).
 
     Example:
         >>> import reactivex as rx
@@ -250,5 +267,10 @@ def buffer_decisions(
             settings = AdaptiveBufferSettings()
         policy = make_policy(settings)
     return decisions_from_summary(
-        metrics, latency_summary(latency, policy), ticks, policy, scheduler=scheduler
+        metrics,
+        latency_summary(latency, policy),
+        ticks,
+        policy,
+        scheduler=scheduler,
+        validate_metrics=validate_metrics,
     )

@@ -10,6 +10,13 @@ The trace format and the output format are the SPEC's replay contract:
 
 A trace is checked as it is read; the first problem stops the replay with a
 :class:`TraceError` that names the line. Nothing is written for a trace that has one.
+
+What the original accepted, a replay accepts: it validated nothing, so a negative latency,
+a negative CPU figure or memory above 100 % is replayed exactly as the firmware would have
+decided on it (the live manager rejects such samples; a replay reproduces). Such rows are
+counted in :attr:`ReplayResult.unusual`, with the first one described, so the command can
+say so on stderr. Only what has no meaning in Go is an error: text that is not a number,
+NaN or infinity, and magnitudes beyond a ``time.Duration`` or the virtual clock.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from reactivex import Observable, abc, typing
 from reactivex.disposable import Disposable
 from reactivex.scheduler.scheduler import Scheduler
 
-from adaptive_stream.gonum import format_float
+from adaptive_stream.gonum import format_float, go_round
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.pipeline import NanosecondSamples, buffer_decisions
 from adaptive_stream.policies import JetKVMPolicy, Policy, make_policy
@@ -126,12 +133,19 @@ class _Feed(Observable[_T]):
 
 
 class ReplayResult(NamedTuple):
-    """What a replay produced: each decision with the tick's ``t`` exactly as written."""
+    """What a replay produced: each decision with the tick's ``t`` exactly as written.
+
+    ``unusual`` counts rows whose values a live source never gives (a negative latency, a
+    negative CPU figure, memory outside 0..100 %): replayed as the original would, and
+    ``first_unusual`` describes the first of them (``"line 7: latency_ms is negative"``).
+    """
 
     rows: list[tuple[str, BufferDecision]]
     ticks: int
     latency_samples: int
     metrics_samples: int
+    unusual: int = 0
+    first_unusual: str | None = None
 
 
 _INF = math.inf
@@ -193,22 +207,15 @@ def _diagnose(line: int, row: list[str], last_t: float) -> TraceError:
             )
         if kind == "latency":
             ms = _number(latency_text, "latency_ms", line)
-            if ms < 0:
-                return TraceError(line, f"latency_ms is negative: {latency_text.strip()[:40]}")
-            if ms > _MS_MAX:
-                return TraceError(
-                    line, f"latency_ms out of range: {latency_text.strip()[:40]} (<= 9.2e12)"
-                )
-        elif kind == "metrics":
-            cpu = _number(cpu_text, "cpu_percent", line)
-            mem = _number(mem_text, "memory_percent", line)
-            if cpu < 0 or not 0 <= mem <= 100:
+            if not -_MS_MAX <= ms <= _MS_MAX:
                 return TraceError(
                     line,
-                    f"metrics out of range: cpu_percent={cpu_text.strip()[:40]}, "
-                    f"memory_percent={mem_text.strip()[:40]} "
-                    "(cpu must be >= 0, memory within 0..100)",
+                    f"latency_ms out of range: {latency_text.strip()[:40]} "
+                    "(|latency_ms| <= 9.2e12, an int64 of nanoseconds)",
                 )
+        elif kind == "metrics":
+            _number(cpu_text, "cpu_percent", line)
+            _number(mem_text, "memory_percent", line)
         elif kind != "tick":
             return TraceError(
                 line, f"unknown kind {kind[:40]!r} (expected metrics, latency or tick)"
@@ -216,6 +223,19 @@ def _diagnose(line: int, row: list[str], last_t: float) -> TraceError:
     except TraceError as error:
         return error
     return TraceError(line, "malformed row")  # pragma: no cover - the fast path refused it
+
+
+def _unusual_latency(line: int, ms: float) -> str:
+    return f"line {line}: latency_ms {format_float(ms)} is negative"
+
+
+def _unusual_metrics(line: int, cpu: float, mem: float) -> str:
+    what = []
+    if cpu < 0:
+        what.append(f"cpu_percent {format_float(cpu)} is negative")
+    if not 0 <= mem <= 100:
+        what.append(f"memory_percent {format_float(mem)} is outside 0..100")
+    return f"line {line}: " + " and ".join(what)
 
 
 def replay_decisions(
@@ -236,7 +256,8 @@ def replay_decisions(
         policy: a policy object, instead of the one the settings name.
 
     Raises:
-        TraceError: for the first malformed line (header, kind, field, time order).
+        TraceError: for the first malformed line (header, kind, field, time order, a value
+            that is not a finite number or beyond Go's ranges).
     """
     if policy is None:
         # No settings: the JetKVM defaults, without importing pydantic (replay start-up time).
@@ -255,13 +276,16 @@ def replay_decisions(
     def fail(error: Exception) -> None:
         raise error
 
-    buffer_decisions(metrics, latency, ticks, policy=policy, scheduler=clock).subscribe(
-        record, fail
-    )
+    # validate_metrics=False: the trace's figures reach the policy as they are, as in the
+    # original (the reader has already refused what is not a finite number).
+    buffer_decisions(
+        metrics, latency, ticks, policy=policy, scheduler=clock, validate_metrics=False
+    ).subscribe(record, fail)
 
     push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
     set_clock = clock.set_seconds
-    n_ticks = n_latency = n_metrics = 0
+    n_ticks = n_latency = n_metrics = n_unusual = 0
+    first_unusual: str | None = None
     inf = _INF  # locals: read on every row
     t_max, ms_max = _T_MAX, _MS_MAX
     last_t = -t_max
@@ -284,13 +308,20 @@ def replay_decisions(
                     raise ValueError
                 if kind == "latency":
                     ms = float(latency_text)
-                    if not 0.0 <= ms <= ms_max:
+                    if 0.0 <= ms <= ms_max:
+                        # SPEC: milliseconds rounded to the nearest integer nanosecond,
+                        # halves away from zero (go_round, inlined for x >= 0: per sample).
+                        ns_float = ms * 1e6
+                        ns = int(ns_float)
+                        add_latency(ns + 1 if ns_float - ns >= 0.5 else ns)
+                    elif -ms_max <= ms < 0.0:
+                        # The original took a negative latency as it came (SPEC, last list).
+                        add_latency(go_round(ms * 1e6))
+                        n_unusual += 1
+                        if first_unusual is None:
+                            first_unusual = _unusual_latency(line, ms)
+                    else:  # NaN, infinite, beyond an int64 of nanoseconds
                         raise ValueError
-                    # SPEC: milliseconds rounded to the nearest integer nanosecond, halves
-                    # away from zero (gonum.go_round, inlined for x >= 0: once per sample).
-                    ns_float = ms * 1e6
-                    ns = int(ns_float)
-                    add_latency(ns + 1 if ns_float - ns >= 0.5 else ns)
                 elif kind == "tick":
                     if pending:
                         n_latency += len(pending)
@@ -304,7 +335,12 @@ def replay_decisions(
                 elif kind == "metrics":
                     cpu, mem = float(cpu_text), float(mem_text)
                     if not (0.0 <= cpu < inf and 0.0 <= mem <= 100.0):
-                        raise ValueError
+                        if not (-inf < cpu < inf and -inf < mem < inf):  # NaN too
+                            raise ValueError
+                        # Outside what psutil gives: replayed as the original would.
+                        n_unusual += 1
+                        if first_unusual is None:
+                            first_unusual = _unusual_metrics(line, cpu, mem)
                     if pending:
                         n_latency += len(pending)
                         push_latency(pending)
@@ -326,7 +362,7 @@ def replay_decisions(
     if pending:
         n_latency += len(pending)
         push_latency(pending)
-    return ReplayResult(rows, n_ticks, n_latency, n_metrics)
+    return ReplayResult(rows, n_ticks, n_latency, n_metrics, n_unusual, first_unusual)
 
 
 def format_decision(t: str, decision: BufferDecision) -> str:

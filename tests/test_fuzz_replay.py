@@ -18,6 +18,13 @@ from adaptive_stream.replay import OUTPUT_HEADER
 
 HEADER = "t,kind,cpu_percent,memory_percent,latency_ms"
 ERROR_LINE = re.compile(r"^adaptive-stream: -: line [1-9]\d*: \S.*\n\Z", re.DOTALL)
+#: A replay that succeeds may say, in one line, that some rows held values no live source
+#: gives (replayed unchecked, as the original took them).
+NOTE_LINE = re.compile(
+    r"^adaptive-stream: note: .*: [1-9]\d* rows? holds? values .*\(first: line [1-9]\d*: .*\)"
+    r".*\n\Z",
+    re.DOTALL,
+)
 #: Examples per strategy: 300 in the suite; FUZZ_EXAMPLES=20000 for a longer hunt.
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
@@ -41,7 +48,7 @@ def run_replay(
 
 def check(code: int, out: str, err: str) -> None:
     if code == 0:
-        assert err == ""
+        assert err == "" or (NOTE_LINE.match(err) and len(err.splitlines()) == 1), err
         assert out.startswith(OUTPUT_HEADER + "\n")
         for row in out.splitlines()[1:]:
             assert row.count(",") == 8, row
@@ -184,7 +191,8 @@ def test_trace_files_with_any_line_ending(
     code = main(["replay", str(path)])
     out, err = capsys.readouterr()
     if code == 0:
-        assert err == "" and out.startswith(OUTPUT_HEADER + "\n")
+        assert err == "" or (NOTE_LINE.match(err) and len(err.splitlines()) == 1), err
+        assert out.startswith(OUTPUT_HEADER + "\n")
     else:
         assert code == 2 and out == ""
         assert re.match(rf"^adaptive-stream: {re.escape(str(path))}: line [1-9]\d*: \S", err), err

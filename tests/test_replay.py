@@ -83,8 +83,9 @@ def test_crlf_and_blank_lines_are_accepted() -> None:
         (HEADER + "0,metrics,,10,\n", 2, "missing cpu_percent"),
         (HEADER + "0,metrics,five,10,\n", 2, "cpu_percent is not a number"),
         (HEADER + "0,latency,,,nan\n", 2, "latency_ms is not a finite number"),
-        (HEADER + "0,latency,,,-1\n", 2, "latency_ms is negative"),
-        (HEADER + "0,metrics,5,101,\n", 2, "metrics out of range"),
+        (HEADER + "0,latency,,,-inf\n", 2, "latency_ms is not a finite number"),
+        (HEADER + "0,latency,,,-1e13\n", 2, "latency_ms out of range"),
+        (HEADER + "0,metrics,5,nan,\n", 2, "memory_percent is not a finite number"),
         (HEADER + "x,tick,,,\n", 2, "t is not a number"),
         (HEADER + "1,tick,,,\n0.5,tick,,,\n", 3, "time goes backwards"),
         (HEADER + '0,"metrics,5,10,\n', 2, "malformed CSV"),
@@ -169,3 +170,46 @@ def test_the_trace_clock_only_tells_time() -> None:
         clock.schedule_relative(1.0, lambda _s, _t: None)
     with pytest.raises(NotImplementedError):
         clock.schedule_absolute(EPOCH, lambda _s, _t: None)
+
+
+def test_values_the_original_did_not_check_are_replayed_as_it_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The firmware validated nothing (SPEC): a negative latency, a negative CPU figure and
+    memory over 100 % reach its arithmetic as they are, so a replay must decide on them too.
+    By hand: avg = -1 ms (replaces 0); factors cpu +1 (below 20), memory -1 (above 75),
+    latency +1 (below 20 ms); 0.5 - 0.3 + 0.2 = 0.4; 6 + 0.3 * 0.4 * 14 = 7.68 -> 8. Then
+    avg = int(-1e6 * 0.7 + 1e7 * 0.3) = 2_300_000 ns; 8 + 0.3 * 0.4 * 12 = 9.44 -> 9."""
+    trace = tmp_path / "odd.csv"
+    trace.write_text(
+        HEADER + "0,latency,,,-1\n0.1,metrics,-5,120,\n0.5,tick,,,\n0.6,latency,,,10\n1,tick,,,\n"
+    )
+    code, out, err = run_cli(["replay", str(trace)], capsys)
+    assert code == 0
+    assert out.splitlines()[1:] == ["0.5,8,8,-5,120,-1,0.4,1,1", "1,9,9,-5,120,2.3,0.4,1,2"]
+    assert err == (
+        f"adaptive-stream: note: {trace}: 2 rows hold values the live manager would reject "
+        "(first: line 2: latency_ms -1 is negative); replayed as the original takes them, "
+        "unchecked\n"
+    )
+
+
+def test_the_live_pipeline_still_drops_what_the_replay_lets_through() -> None:
+    """``validate_metrics`` is on by default: only a replay of recorded inputs turns it off."""
+    trace = HEADER + "0,metrics,5,101,\n0.5,tick,,,\n1,metrics,5,10,\n1.5,tick,,,\n"
+    result = replay_decisions(io.StringIO(trace))
+    assert [d.memory_percent for _, d in result.rows] == [101.0, 10.0]
+    assert (result.unusual, result.first_unusual) == (
+        1,
+        "line 2: memory_percent 101 is outside 0..100",
+    )
+
+    import reactivex as rx
+
+    from adaptive_stream import SystemMetrics, buffer_decisions
+
+    seen: list[float] = []
+    buffer_decisions(rx.of(SystemMetrics(5.0, 101.0)), rx.empty(), rx.of(1)).subscribe(
+        lambda d: seen.append(d.memory_percent)
+    )
+    assert seen == []

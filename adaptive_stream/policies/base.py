@@ -45,7 +45,9 @@ class Policy(Protocol[StateT, LatencyT]):
         ...
 
     def update_latency(self, summary: LatencyT, sample_ns: int) -> LatencyT:
-        """Fold one valid latency sample (integer nanoseconds, >= 0) into the summary."""
+        """Fold one latency sample (integer nanoseconds) into the summary. Live samples are
+        checked (>= 0, below the ceiling) before they get here; a replay passes recorded
+        samples as they are."""
         ...
 
     def update_latency_batch(self, summary: LatencyT, samples: Iterable[int]) -> LatencyT:
