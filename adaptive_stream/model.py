@@ -88,19 +88,29 @@ class BufferDecision(NamedTuple):
 
     @property
     def reason(self) -> str:
-        """Which factor pushed which way, in words, e.g. ``grow: cpu low (+1.00), ...``."""
+        """Which factor pushed which way, in words, e.g. ``grow: cpu low (+1.00), ...``.
+
+        A factor of +1 or -1 means the figure lay beyond its low or high threshold ("low",
+        "high"); in between, the ramp through the midpoint ("below midpoint", "above
+        midpoint"), so that 50 % CPU under a 60 % threshold is not called high.
+        """
         parts = []
-        for name, factor, high_word, low_word in (
-            ("cpu", self.cpu_factor, "low", "high"),
-            ("memory", self.memory_factor, "low", "high"),
-            ("latency", self.latency_factor, "low", "high"),
+        for name, factor in (
+            ("cpu", self.cpu_factor),
+            ("memory", self.memory_factor),
+            ("latency", self.latency_factor),
         ):
-            if factor > 0:
-                parts.append(f"{name} {high_word} ({factor:+.2f})")
+            if factor >= 1.0:
+                where = "low"
+            elif factor > 0:
+                where = "below midpoint"
+            elif factor <= -1.0:
+                where = "high"
             elif factor < 0:
-                parts.append(f"{name} {low_word} ({factor:+.2f})")
+                where = "above midpoint"
             else:
-                parts.append(f"{name} at midpoint (+0.00)")
+                where = "at midpoint"
+            parts.append(f"{name} {where} ({factor:+.2f})")
         c = self.combined_factor
         direction = "grow" if c > 0 else "shrink" if c < 0 else "hold"
         verdict = "adjusted" if self.adjusted else "within dead zone"

@@ -159,6 +159,14 @@ class TestDecide:
         assert "memory low (+1.00)" in d.reason
         assert "latency low (+1.00)" in d.reason
 
+    def test_reason_tells_the_ramp_from_the_thresholds(self) -> None:
+        """50 % CPU is above the 40 % midpoint but under the 60 % threshold: not "high"."""
+        policy = JetKVMPolicy()
+        _, d = policy.decide(policy.initial_state(), SystemMetrics(50.0, 55.0), 30 * MS, NOW)
+        assert "cpu above midpoint (-0.50)" in d.reason
+        assert "memory below midpoint (+0.60)" in d.reason
+        assert "latency below midpoint (+0.33)" in d.reason
+
 
 finite = st.floats(min_value=0.0, max_value=1000.0, allow_nan=False)
 
