@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from types import SimpleNamespace
 
 import psutil
@@ -269,3 +270,59 @@ def test_real_psutil_on_this_process() -> None:
     assert sample is not None
     assert sample.cpu_percent >= 0.0
     assert 0.0 < sample.memory_percent < 100.0
+
+
+def test_process_metrics_samples_on_the_given_scheduler_in_virtual_time(ps: FakePsutil) -> None:
+    from reactivex.testing import ReactiveTest, TestScheduler
+
+    from adaptive_stream.sources.processes import process_metrics
+
+    state = ps.spawn(10, "audio", cpu=30.0, rss=100_000)
+    scheduler = TestScheduler()
+    source = process_metrics([10], interval=timedelta(seconds=10), psutil_module=ps)
+    # Subscribed at 200 (TestScheduler.start's default); ticks at 210, 220, 230; the process
+    # vanishes between the second and the third.
+    scheduler.schedule_absolute(225.0, lambda *_: setattr(state, "fate", "gone"))
+    observer = scheduler.start(lambda: source, disposed=235)
+    assert observer.messages == [
+        ReactiveTest.on_next(210, SystemMetrics(30.0, 10.0)),
+        ReactiveTest.on_next(220, SystemMetrics(30.0, 10.0)),
+    ]  # the tick at 230 found no process left: nothing, as in the original
+
+
+def test_process_metrics_without_a_scheduler_uses_one_thread_and_ends_it(
+    ps: FakePsutil,
+) -> None:
+    """Not a new thread per tick (rx.interval's default): one, ended on dispose."""
+    import threading
+
+    from adaptive_stream.sources.processes import process_metrics
+
+    ps.spawn(10, "audio", cpu=30.0)
+    before = threading.active_count()
+    seen: list[str] = []
+    done = threading.Event()
+
+    def on_sample(_: SystemMetrics) -> None:
+        seen.append(threading.current_thread().name)
+        if len(seen) == 5:
+            done.set()
+
+    subscription = process_metrics(
+        [10], interval=timedelta(milliseconds=1), psutil_module=ps
+    ).subscribe(on_sample)
+    assert done.wait(10.0)
+    subscription.dispose()
+    assert len(set(seen[:5])) == 1  # every sample on the same thread
+    for thread in threading.enumerate():
+        if thread.name == seen[0]:
+            thread.join(5.0)
+    assert threading.active_count() == before
+
+
+def test_process_metrics_reports_a_bad_pid_as_an_error_not_a_raise(ps: FakePsutil) -> None:
+    from adaptive_stream.sources.processes import process_metrics
+
+    errors: list[Exception] = []
+    process_metrics([99], psutil_module=ps).subscribe(on_error=errors.append)
+    assert [type(e) for e in errors] == [ProcessNotFoundError]

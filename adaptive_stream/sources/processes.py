@@ -19,6 +19,8 @@ import reactivex as rx
 from loguru import logger
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.scheduler import EventLoopScheduler
 
 from adaptive_stream.model import SystemMetrics
 
@@ -240,14 +242,37 @@ def process_metrics(
     *,
     interval: timedelta = timedelta(milliseconds=500),
     scheduler: abc.SchedulerBase | None = None,
+    psutil_module: Any = psutil,
 ) -> Observable[SystemMetrics]:
-    """A stand-alone metrics observable: the processes sampled every ``interval`` on
-    ``scheduler`` (default: the subscription's). The sampler is made at subscription, so
-    each subscription keeps its own ``psutil.Process`` objects."""
+    """A stand-alone metrics observable: the processes sampled every ``interval``.
 
-    def factory(scheduler_: abc.SchedulerBase | None) -> Observable[SystemMetrics]:
-        sampler = ProcessSampler(list(pids), list(names))
-        ticks = rx.interval(interval, scheduler=scheduler or scheduler_)
-        return metrics_on_ticks(sampler, ticks)
+    The sampler is made at subscription, so each subscription keeps its own
+    ``psutil.Process`` objects. Samples are taken on ``scheduler`` (default: the
+    subscription's); with neither, each subscription gets one ``EventLoopScheduler`` thread
+    of its own, ended when it is disposed (``rx.interval``'s default would start a new thread
+    for every tick, and psutil is meant to be read from one thread).
 
-    return rx.defer(factory)
+    Raises (at subscription, as ``on_error``):
+        ProcessNotFoundError, ProcessAccessError: as :class:`ProcessSampler`.
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[SystemMetrics], scheduler_: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        # Not rx.defer: it hands its factory an ImmediateScheduler when none was given, and
+        # rx.interval cannot run on that one.
+        try:
+            sampler = ProcessSampler(list(pids), list(names), psutil_module=psutil_module)
+        except (ProcessNotFoundError, ProcessAccessError) as exc:
+            observer.on_error(exc)
+            return Disposable()
+        chosen = scheduler or scheduler_
+        if chosen is not None:
+            ticks = rx.interval(interval, scheduler=chosen)
+            return metrics_on_ticks(sampler, ticks).subscribe(observer, scheduler=chosen)
+        own = EventLoopScheduler()
+        ticks = rx.interval(interval, scheduler=own)
+        subscription = metrics_on_ticks(sampler, ticks).subscribe(observer, scheduler=own)
+        return CompositeDisposable(subscription, own)
+
+    return Observable(subscribe)
