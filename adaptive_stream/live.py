@@ -126,13 +126,6 @@ def add_run_parser(
         help="metric names: ours, or the JetKVM firmware's for existing dashboards",
     )
     out.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
-    out.add_argument(
-        "--log-level",
-        metavar="LEVEL",
-        help="TRACE, DEBUG, INFO, SUCCESS, WARNING, ERROR or CRITICAL. Default: WARNING "
-        "beside the live view (which already shows every decision), INFO with --log-json "
-        "or --quiet (one structured line per adjustment)",
-    )
     out.add_argument("--quiet", action="store_true", help="no line per decision, only the summary")
     add_settings_flags(run)
 
@@ -221,7 +214,7 @@ def run_live(
     except SettingsError as exc:
         return _fail(f"invalid settings: {exc}")
     try:
-        level = args.log_level or ("INFO" if args.log_json or args.quiet else "WARNING")
+        level = settings.log_level or ("INFO" if args.log_json or args.quiet else "WARNING")
         configure_logging(level, json=args.log_json)
     except ValueError as exc:
         return _fail(str(exc))

@@ -30,6 +30,7 @@ from adaptive_stream.errors import SettingsError
 
 __all__ = [
     "ENV_PREFIX",
+    "LOG_LEVELS",
     "AdaptiveBufferSettings",
     "SettingsError",
     "load_settings",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 ENV_PREFIX = "ADAPTIVE_STREAM_"
+
+#: loguru's levels, the values ``log_level`` accepts (case-insensitive).
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 _DURATION = re.compile(
     r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$"
@@ -155,6 +159,11 @@ class AdaptiveBufferSettings(BaseSettings):
     """Metrics older than this make ticks decide nothing until samples return (as with no
     metrics at all); unset: three adaptation intervals. At least ``adaptation_interval``."""
 
+    log_level: str | None = None
+    """Level of the log that ``adaptive-stream run`` writes (TRACE, DEBUG, INFO, SUCCESS,
+    WARNING, ERROR or CRITICAL); unset: WARNING beside the live view, which already shows
+    every decision, and INFO (one line per adjustment) with --log-json or --quiet."""
+
     @property
     def metrics_stale_after(self) -> timedelta:
         """The age beyond which metrics are stale: ``stale_after``, or three intervals."""
@@ -170,6 +179,16 @@ class AdaptiveBufferSettings(BaseSettings):
         if value not in POLICIES:
             raise ValueError(f"must be one of: {', '.join(sorted(POLICIES))}")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @model_validator(mode="after")
     def _check_relations(self) -> AdaptiveBufferSettings:
@@ -293,6 +312,8 @@ def _allowed(name: str) -> str:
         from adaptive_stream.policies import POLICIES
 
         return "one of " + ", ".join(sorted(POLICIES))
+    if name == "log_level":
+        return "one of " + ", ".join(LOG_LEVELS)
     if field.annotation is int:
         kind = "an integer"
     elif field.annotation is float:
@@ -329,6 +350,8 @@ _RELATIONS = {
     "latency_ceiling": "at least max_latency",
     "stale_after": "at least adaptation_interval",
 }
+
+_NAMED_CHOICES = frozenset({"policy", "log_level"})
 
 _NAMES = re.compile(r"^([a-z_]+(?:, [a-z_]+)*): ")
 
@@ -400,8 +423,9 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str] | None = No
             continue  # a union (stale_after) reports each branch; one message is enough
         seen.add(name)
         source = f" from {sources[name]}" if name in sources else ""
-        known = name in AdaptiveBufferSettings.model_fields and name != "policy"
-        allowed = _allowed(name) if known else ""  # policy's message lists the names
+        # policy's and log_level's own messages list the names already
+        known = name in AdaptiveBufferSettings.model_fields and name not in _NAMED_CHOICES
+        allowed = _allowed(name) if known else ""
         detail = f"allowed: {allowed}; " if allowed else ""
         problems.append(f"{name}: {message} ({detail}got {error.get('input')!r}{source})")
     return problems

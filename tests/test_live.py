@@ -170,7 +170,7 @@ def _free_pid() -> int:
         (["--metrics-port", "99999"], "argument --metrics-port: a port is within 0..65535"),
         (["--metrics-port", "-1"], "argument --metrics-port: a port is within 0..65535"),
         (["--metrics-names", "grafana"], "argument --metrics-names: invalid choice"),
-        (["--log-level", "LOUD"], "log level 'LOUD'"),
+        (["--log-level", "LOUD"], "log_level: must be one of TRACE, DEBUG, INFO"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:

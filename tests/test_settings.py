@@ -147,3 +147,16 @@ def test_cli_settings_prints_what_is_in_force(capsys: pytest.CaptureFixture[str]
     assert rows["max_buffer_size"] == "10"
     assert rows["target_latency"] == "10ms"
     assert rows["min_buffer_size"] == "2"
+
+
+def test_log_level_is_a_setting_from_any_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adaptive_stream.settings import LOG_LEVELS, SettingsError, load_settings
+    from adaptive_stream.sinks.log import LEVELS
+
+    assert LEVELS == LOG_LEVELS  # the sink's copy (no pydantic import there) stays in step
+    assert load_settings().log_level is None  # unset: the run picks WARNING or INFO
+    monkeypatch.setenv("ADAPTIVE_STREAM_LOG_LEVEL", " debug ")
+    assert load_settings().log_level == "DEBUG"
+    assert load_settings(log_level="error").log_level == "ERROR"  # a flag wins
+    with pytest.raises(SettingsError, match=r"log_level: must be one of TRACE, DEBUG"):
+        load_settings(log_level="loud")
