@@ -77,7 +77,7 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
             "--" + name.replace("_", "-"),
             dest=f"setting_{name}",
             metavar="VALUE",
-            help=f"{field.description or ''} (default: {shown})",
+            help=f"{(field.description or '').replace('``', '')} (default: {shown})",
         )
 
 
