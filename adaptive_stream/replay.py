@@ -346,7 +346,10 @@ def replay_decisions(
                         push_latency(pending)
                         pending = NanosecondSamples()
                         add_latency = pending.append
-                    push_metrics(SystemMetrics(cpu, mem))
+                    # The firmware aggregates from 0.0 (totalCPU := 0.0; totalCPU += cpu, and
+                    # memory / count): for one process that is x + 0.0, which turns -0.0 into
+                    # 0.0 (and changes nothing else). Found by differential fuzzing.
+                    push_metrics(SystemMetrics(cpu + 0.0, mem + 0.0))
                     n_metrics += 1
                 else:
                     raise ValueError
