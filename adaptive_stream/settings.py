@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ __all__ = [
     "ENV_PREFIX",
     "AdaptiveBufferSettings",
     "SettingsError",
+    "find_toml",
     "load_settings",
     "parse_duration",
     "resolve_profile",
@@ -313,16 +314,23 @@ def _ms(value: timedelta) -> str:
     return f"{value / timedelta(milliseconds=1):g}ms"
 
 
-def resolve_profile(profile: str | Path) -> Path:
-    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
-    path = Path(profile)
+def find_toml(name_or_path: str | Path, folders: Sequence[Path]) -> Path | None:
+    """``name_or_path`` as a path if it looks like one (a ``.toml`` suffix, an existing
+    file, a folder in it), else ``NAME.toml`` in the first of ``folders`` that has it, else
+    ``None``."""
+    path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
         return path
-    for folder in _CONFIG_DIRS:
-        candidate = folder / f"{profile}.toml"
+    for folder in folders:
+        candidate = folder / f"{name_or_path}.toml"
         if candidate.exists():
             return candidate
-    return _CONFIG_DIRS[0] / f"{profile}.toml"
+    return None
+
+
+def resolve_profile(profile: str | Path) -> Path:
+    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
+    return find_toml(profile, _CONFIG_DIRS) or _CONFIG_DIRS[0] / f"{profile}.toml"
 
 
 def _read_profile(path: Path) -> dict[str, Any]:
