@@ -167,6 +167,18 @@ class TestShrinking:
         ]
         assert "quiet 2.0 of 10 s (x2: shrinks were undone)" in decisions[9].reason
 
+    def test_a_growth_on_load_after_a_shrink_is_no_backoff(self) -> None:
+        p = policy(shrink_after=5 * S, startup_grace=timedelta(0))
+        events = merged(
+            calm_arrivals(20),
+            [(7.6, "metrics", SystemMetrics(90.0, 10.0)), (8.6, "metrics", CALM)],
+            ticks(1, 20),
+        )
+        changes = [(d.time, d.input_size) for d in drive(p, events) if d.adjusted]
+        # The load at 8 s needs 2 + 4 frames: 5 -> 6, a change of conditions, not a sign
+        # that the shrink at 6 s was wrong, so the next shrink comes 5 s later, not 10.
+        assert changes == [(at(6), 5), (at(8), 6), (at(13), 5), (at(18), 4)]
+
     def test_no_shrink_without_headroom(self) -> None:
         # Arrival delays of 85 ms need ceil(85 / 20) + 1 = 6 frames: the size stays at 6.
         decisions = drive(

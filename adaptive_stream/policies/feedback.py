@@ -25,7 +25,7 @@ and never hears about an underrun. This policy closes the loop. Per tick, in thi
 6. **Shrink slowly.** One frame, only after ``shrink_after`` without an underrun, a growth, a
    near-miss or stale inputs, and only if the size after shrinking still covers the need
    (or, without arrival delays to judge by, not below ``default_buffer_size``). Each shrink
-   restarts the quiet period. A shrink that has to be undone (a growth within
+   restarts the quiet period. A shrink that has to be undone (underruns grow the buffer within
    ``shrink_after`` of it) doubles the quiet period for the next ones (up to 8x); a shrink
    that holds halves it again.
 
@@ -105,7 +105,7 @@ class FeedbackState(NamedTuple):
         last_shrink: when it last shrank.
         grown_since_shrink: whether it grew since then.
         backoff: the quiet period is ``shrink_after x backoff``: doubled (up to
-            :data:`MAX_BACKOFF`) when a growth undoes a shrink within ``shrink_after``,
+            :data:`MAX_BACKOFF`) when underruns undo a shrink within ``shrink_after``,
             halved at a shrink that was not undone.
     """
 
@@ -180,13 +180,15 @@ class FeedbackPolicy(FramePolicy):
             peaks = (*peaks, (now, peak))
 
         def done(
-            size: int, target: float, why: str, quiet: datetime
+            size: int, target: float, why: str, quiet: datetime, starved: bool = False
         ) -> tuple[FeedbackState, BufferDecision]:
             changes = state.changes + (size != before)
             last_shrink, grown, backoff = state.last_shrink, state.grown_since_shrink, state.backoff
             if size > before:
-                undone = last_shrink is not None and now - last_shrink < p.shrink_after
-                if undone and not grown:
+                # Undone: underruns soon after a shrink (a growth on load or jitter is a
+                # change of conditions, not evidence that the shrink was wrong).
+                recent = last_shrink is not None and now - last_shrink < p.shrink_after
+                if starved and recent and not grown:
                     backoff = min(MAX_BACKOFF, backoff * 2)
                 grown = True
             elif size < before:
@@ -269,7 +271,7 @@ class FeedbackPolicy(FramePolicy):
             why = f"{verb}: {fresh_underruns} underrun(s) since the last tick; {need_text}"
             if metrics_stale:
                 why += "; metrics stale"
-            return done(grown, grown, why + note, now)
+            return done(grown, grown, why + note, now, starved=True)
 
         # 4. Stale inputs: hold still.
         if metrics_stale:
