@@ -260,3 +260,27 @@ class TestManager:
         expected = sum(1 + i % 3 for n in range(8) for i in range(2000) if (n + i) % 2)
         assert manager.stats()["underruns"] == expected
         assert manager._summary.value == Tally(8 * 1000, expected)
+
+
+def test_the_manager_closes_the_loop_with_the_feedback_policy() -> None:
+    """report_underrun() from audio code reaches the feedback policy through the manager:
+    ignored during the start-up grace, then the size grows by half at the next tick."""
+    scheduler = TestScheduler()
+    metrics = rx.interval(0.25, scheduler=scheduler).pipe(ops.map(lambda _: CALM))
+    manager = AdaptiveBufferManager(
+        AdaptiveBufferSettings(policy="feedback"), metrics=metrics, scheduler=scheduler
+    )
+    reasons: list[str] = []
+    manager.decisions.subscribe(lambda d: reasons.append(d.reason))
+    manager.start()
+    scheduler.advance_to(0.7)
+    manager.report_underrun(2)  # within startup_grace (2 s from the first tick at 0.5 s)
+    scheduler.advance_to(3.2)
+    assert manager.input_buffer_size == 6
+    manager.report_underrun()
+    scheduler.advance_to(3.6)
+    manager.stop()
+    assert manager.input_buffer_size == 9
+    assert reasons[1].startswith("hold at 6: 2 start-up underrun(s) ignored")
+    assert reasons[-1].startswith("grow 6 -> 9: 1 underrun(s) since the last tick")
+    assert manager.stats()["underruns"] == 3

@@ -316,5 +316,8 @@ class FeedbackPolicy(FramePolicy):
                 f"{_seconds(wait)}{undone} before shrinking; {need_text}"
             )
             return done(size, size, why + note, quiet_since)
-        why = f"hold at {size}: no headroom to shrink; {need_text}"
+        if need is None:
+            why = f"hold at {size}: no arrival delays to judge a size below the default"
+        else:
+            why = f"hold at {size}: no headroom to shrink; {need_text}"
         return done(size, size, why + note, quiet_since)
