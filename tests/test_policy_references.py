@@ -121,3 +121,34 @@ class TestRoc:
             (at(20), 3),
         ]
         assert "no shrinking within 15 s of growing" in decisions[13].reason
+
+
+class TestMarbles:
+    """One rule of each reference, as marbles (one marble is one second)."""
+
+    def test_pulseaudio_grows_one_frame_per_underrun(self) -> None:
+        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
+            metrics = cold("m------", {"m": CALM})
+            underruns = cold("--u-u--", {"u": 4})
+            out = buffer_decisions(
+                metrics,
+                cold("-"),
+                cold("-t-t-t-"),
+                policy=PulseAudioPolicy(LIMITS),
+                underruns=underruns,
+            )
+            assert start(size_stream(out)) == exp("-a-b-c-", {"a": 6, "b": 7, "c": 8})
+
+    def test_neteq_jumps_to_the_quantile(self) -> None:
+        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
+            metrics = cold("m------", {"m": CALM})
+            latency = cold("l-l-l--", {"l": 0.3})
+            out = buffer_decisions(metrics, latency, cold("-t-t-t-"), policy=NetEqPolicy(LIMITS))
+            assert start(size_stream(out)) == exp("-a-a-b-", {"a": 6, "b": 15})
+
+    def test_roc_grows_by_1_35(self) -> None:
+        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
+            metrics = cold("m------", {"m": CALM})
+            latency = cold("l-l-l--", {"l": 0.2})
+            out = buffer_decisions(metrics, latency, cold("-t-t-t-"), policy=RocPolicy(LIMITS))
+            assert start(size_stream(out)) == exp("-a-b-c-", {"a": 9, "b": 13, "c": 18})
