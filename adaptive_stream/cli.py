@@ -4,6 +4,8 @@ Subcommands:
     run             the controller live on this machine (psutil, logger, Prometheus)
     replay TRACE    replay a recorded trace; prints the SPEC's decision CSV
     demo            replay the bundled sample trace, with a readable summary
+    simulate        one policy in closed loop on a simulated audio path (a scenario)
+    compare         every policy on the same scenarios and seed: a table of figures
     settings        print the settings in force (defaults < profile < environment < flags)
 
 Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-size 12``,
@@ -159,6 +161,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub, _add_settings_flags, **sub_kwargs)
 
+    simulate = sub.add_parser(
+        "simulate",
+        **sub_kwargs,
+        help="run a policy in closed loop on a simulated audio path",
+        description=(
+            "Run the decision pipeline in virtual time against a simulated audio path (frames "
+            "arriving with jitter, CPU and memory stalls, a consumer playing one frame per "
+            "slot), feeding latency, underruns and metrics back. Prints a timeline and the "
+            "figures. Choose the policy with --policy (a setting)."
+        ),
+    )
+    simulate.add_argument(
+        "--scenario",
+        required=True,
+        metavar="NAME|FILE",
+        help="a scenario TOML file, or a name under config/scenarios (steady, cpu-spikes, ...)",
+    )
+    simulate.add_argument("--seed", type=int, help="random seed instead of the scenario's")
+    simulate.add_argument(
+        "--no-timeline", action="store_true", help="print the summary only, not the timeline"
+    )
+    _add_settings_flags(simulate)
+
+    compare = sub.add_parser(
+        "compare",
+        **sub_kwargs,
+        help="compare policies on the same scenarios and seed",
+        description=(
+            "Run every policy (or those named) on the same scenarios with the same seed and "
+            "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
+            "mean size, size changes, flaps, the longest recovery."
+        ),
+    )
+    compare.add_argument(
+        "--scenario",
+        default="all",
+        metavar="NAME|FILE|all",
+        help="a scenario file or name, or all (every scenario under config/scenarios)",
+    )
+    compare.add_argument(
+        "--policies",
+        metavar="A,B,...",
+        help="comma-separated policy names (default: every registered policy)",
+    )
+    compare.add_argument("--seed", type=int, help="random seed instead of each scenario's")
+    _add_settings_flags(compare)
+
     settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
     _add_settings_flags(settings)
     return parser
@@ -285,6 +334,84 @@ def _run_live(args: argparse.Namespace) -> int:
     return run_live(args, _settings_from)
 
 
+def _load_scenarios(names: Sequence[str], seed: int | None) -> list[Any]:
+    """The scenarios named (or every bundled one for ``all``), with ``seed`` if given.
+
+    Raises:
+        ScenarioError: naming the file and the field that is wrong.
+    """
+    from adaptive_stream.simulation import ScenarioError, bundled_scenarios, load_scenario
+
+    if seed is not None and not 0 <= seed < 2**32:
+        raise ScenarioError(f"--seed: must be a whole number from 0 to {2**32 - 1} (got {seed})")
+    if list(names) == ["all"]:
+        paths = list(bundled_scenarios().values())
+        if not paths:
+            raise ScenarioError("no scenario found under config/scenarios")
+        scenarios = [load_scenario(path) for path in paths]
+    else:
+        scenarios = [load_scenario(name) for name in names]
+    return [s.with_seed(seed) if seed is not None else s for s in scenarios]
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    from adaptive_stream.simulation import ScenarioError, figures_of, simulate
+    from adaptive_stream.simulation.report import summary_lines, timeline_lines
+
+    try:
+        [scenario] = _load_scenarios([args.scenario], args.seed)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    run = simulate(scenario, settings)
+    interval = settings.adaptation_interval.total_seconds()
+    print(
+        f"Simulating {scenario.name} ({scenario.description or 'no description'}) with the "
+        f"{run.policy} policy; seed {scenario.seed}, sizes {settings.min_buffer_size}.."
+        f"{settings.max_buffer_size} frames of {settings.frame_duration.total_seconds() * 1e3:g}"
+        f" ms, a decision every {interval:g} s"
+    )
+    if not args.no_timeline:
+        print("\n".join(timeline_lines(run)))
+        print()
+    print("\n".join(summary_lines(run, figures_of(run))))
+    return EXIT_OK
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from adaptive_stream.policies import POLICIES
+    from adaptive_stream.settings import load_settings
+    from adaptive_stream.simulation import ScenarioError
+    from adaptive_stream.simulation.report import compare, format_table
+
+    overrides = dict(getattr(args, "setting_overrides", None) or {})
+    if "policy" in overrides or getattr(args, "setting_policy", None):
+        return _fail("compare: name the policies with --policies A,B (not --policy)")
+    names = [n.strip() for n in (args.policies or ",".join(POLICIES)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in POLICIES]
+    if unknown or not names:
+        known = ", ".join(POLICIES)
+        what = f"unknown policy {unknown[0]!r}" if unknown else "no policy named"
+        return _fail(f"--policies: {what} (known: {known})")
+    # Every policy's settings are checked before anything runs: a bad flag fails at once.
+    settings = {
+        name: load_settings(getattr(args, "profile", None), **overrides, policy=name)
+        for name in names
+    }
+    try:
+        scenarios = _load_scenarios([args.scenario], args.seed)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    seeds = sorted({s.seed for s in scenarios})
+    print(
+        f"Comparing {', '.join(names)} on {', '.join(s.name for s in scenarios)} "
+        f"(seed {', '.join(map(str, seeds))}); same frames for every policy"
+    )
+    print()
+    print(format_table(compare(scenarios, names, settings.__getitem__)))
+    return EXIT_OK
+
+
 def _run_settings(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     width = max(len(k) for k in settings.describe())
@@ -311,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _run_demo,
         "settings": _run_settings,
         "run": _run_live,
+        "simulate": _run_simulate,
+        "compare": _run_compare,
     }
     try:
         return handlers[args.command](args)

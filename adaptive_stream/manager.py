@@ -3,7 +3,8 @@
 It owns the Subjects and the ticker, and wires them with
 :func:`~adaptive_stream.pipeline.policy_steps`; the decision itself stays in the policy.
 
-Threads: ``update_latency`` may be called from any thread (pushes are serialised by a lock);
+Threads: ``update_latency`` and ``report_underrun`` may be called from any thread (pushes are
+serialised by one lock, so latency samples and underrun reports are folded in one order);
 ticks, decisions and the ``decisions``/``sizes`` subscribers run on the manager's scheduler
 (one ``EventLoopScheduler`` thread by default, or whatever scheduler was injected).
 """
@@ -28,7 +29,14 @@ from reactivex.subject import BehaviorSubject, Subject
 from adaptive_stream.gonum import duration_ns
 from adaptive_stream.isolation import ErrorCounter, isolate
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
-from adaptive_stream.pipeline import LatencySample, policy_steps, to_nanoseconds
+from adaptive_stream.pipeline import (
+    MAX_UNDERRUNS_PER_REPORT,
+    LatencySample,
+    UnderrunReport,
+    policy_steps,
+    to_nanoseconds,
+    to_underrun_count,
+)
 from adaptive_stream.policies import Policy, make_policy
 from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
 from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
@@ -93,6 +101,9 @@ class AdaptiveBufferManager:
         self._last_adaptation: datetime = self._created
         self._accepted = 0
         self._rejected = 0
+        self._underruns = 0
+        self._rejected_underruns = 0
+        self._underrun_log = _RateLimited(self.settings.adaptation_interval)
         self._ceiling_ns = duration_ns(self.settings.latency_ceiling)
         self._latency_log = _RateLimited(self.settings.adaptation_interval)
 
@@ -116,12 +127,14 @@ class AdaptiveBufferManager:
         self._own_scheduler: EventLoopScheduler | None = None
         self._ticker_thread: threading.Thread | None = None
 
-        # The latency summary lives for the manager's lifetime, so samples pushed while it is
-        # stopped still count (as in the original, where UpdateLatency needs no running loop).
-        self._latency: Subject[int] = Subject()
+        # The summary lives for the manager's lifetime, so samples pushed while it is stopped
+        # still count (as in the original, where UpdateLatency needs no running loop). Latency
+        # samples (ints, in ns) and underrun reports share one Subject and one scan, so both
+        # are folded in the order their pushes took the lock.
+        self._latency: Subject[int | UnderrunReport] = Subject()
         self._summary: BehaviorSubject[Any] = BehaviorSubject(self.policy.initial_latency())
         self._latency.pipe(
-            ops.scan(self.policy.update_latency, self.policy.initial_latency())
+            ops.scan(_input_fold(self.policy), self.policy.initial_latency())
         ).subscribe(self._summary)
 
         default = self.policy.initial_state()
@@ -263,6 +276,37 @@ class AdaptiveBufferManager:
                 "rejected latency sample {} ({}): {} rejected since the last report, {} in all",
                 _short(sample),
                 why,
+                report,
+                total,
+            )
+
+    def report_underrun(self, count: int = 1) -> None:
+        """Report underruns: the audio consumer found the buffer empty ``count`` times since
+        its last report (a frame was due and had not arrived).
+
+        Safe from any thread, never raises. ``count`` must be a whole number from 0 to
+        :data:`~adaptive_stream.pipeline.MAX_UNDERRUNS_PER_REPORT` (0 changes nothing);
+        anything else (negative, a float, a bool, ``None``, ...) is counted as rejected
+        (``stats()["rejected_underruns"]``) and dropped, with at most one warning per
+        adaptation interval. Accepted counts add up in ``stats()["underruns"]`` and reach the
+        policy's summary (``jetkvm`` ignores them, as the firmware never heard of underruns).
+        """
+        value = to_underrun_count(count)
+        with self._push_lock:
+            if value is not None:
+                if value:
+                    self._underruns += value
+                    self._latency.on_next(UnderrunReport(value))
+                return
+            self._rejected_underruns += 1
+            report = self._underrun_log.due(self._now())
+            total = self._rejected_underruns
+        if report is not None:
+            logger.warning(
+                "rejected underrun report {} (not a whole number from 0 to {}): {} rejected "
+                "since the last report, {} in all",
+                _short(count),
+                MAX_UNDERRUNS_PER_REPORT,
                 report,
                 total,
             )
@@ -463,6 +507,8 @@ class AdaptiveBufferManager:
         figures: ``int64(x * 100) / 100``, i.e. truncated to hundredths.
 
         Our own: ``latency_samples`` / ``rejected_samples`` (latency accepted / rejected),
+        ``underruns`` / ``rejected_underruns`` (underruns reported, summed over the accepted
+        reports / reports rejected),
         ``metrics_samples`` / ``rejected_metrics`` (the same for metrics),
         ``metrics_age_s`` (seconds since the last valid metrics sample, ``None`` before the
         first), ``metrics_stale`` (no sample, or older than ``stale_after``: ticks decide
@@ -481,13 +527,15 @@ class AdaptiveBufferManager:
         return {
             "input_buffer_size": sizes.input_size,
             "output_buffer_size": sizes.output_size,
-            "average_latency_ms": summary / 1e6 if isinstance(summary, int) else 0.0,
+            "average_latency_ms": _average_ns(summary) / 1e6,
             "system_cpu_percent": cpu,
             "system_memory_percent": mem,
             "adaptation_count": last.adaptation_count if last else 0,
             "last_adaptation": self._last_adaptation,
             "latency_samples": self._accepted,
             "rejected_samples": self._rejected,
+            "underruns": self._underruns,
+            "rejected_underruns": self._rejected_underruns,
             "metrics_samples": self._metrics_accepted,
             "rejected_metrics": self._metrics_rejected,
             "metrics_age_s": age.total_seconds() if age is not None else None,
@@ -577,6 +625,31 @@ def _short(value: Any) -> str:
 
 def _is_not_none(value: Any) -> bool:
     return value is not None
+
+
+def _input_fold(policy: Policy[Any, Any]) -> Any:
+    """The manager's summary fold: latency samples (``int`` ns) through ``update_latency``,
+    underrun reports through ``update_underruns`` (ignored by a policy without it)."""
+    update_latency = policy.update_latency
+    update_underruns = getattr(policy, "update_underruns", None)
+
+    def fold(summary: Any, item: int | UnderrunReport) -> Any:
+        if type(item) is UnderrunReport:
+            if update_underruns is None:
+                return summary
+            return update_underruns(summary, item.underruns)
+        return update_latency(summary, item)  # type: ignore[arg-type]
+
+    return fold
+
+
+def _average_ns(summary: Any) -> float:
+    """The latency average a summary holds: ``jetkvm``'s is the average itself (an int);
+    others expose ``average_ns``; anything else counts as 0."""
+    if isinstance(summary, int):
+        return summary
+    average = getattr(summary, "average_ns", 0)
+    return average if isinstance(average, int | float) else 0.0
 
 
 _global_lock = threading.Lock()

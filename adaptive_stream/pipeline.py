@@ -2,7 +2,8 @@
 
 ::
 
-    latency ─ scan(to ns, skip invalid, update_latency) ─────────── seeded(0) ─┐
+    latency ───┬ scan(to ns, skip invalid, update_latency) ──────── seeded(0) ─┐
+    underruns ─┘      (merged; counts folded with update_underruns)            │
     metrics ─ filter(valid) ──────────────────────────────── combine_latest ──┤
     ticks ────────────────────────────────────────────────── with_latest_from ─ scan(decide)
                                                                   └─▶ BufferDecision
@@ -13,8 +14,9 @@ stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
 
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 
 import reactivex as rx
 from reactivex import Observable, abc
@@ -29,14 +31,17 @@ if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
 __all__ = [
+    "MAX_UNDERRUNS_PER_REPORT",
     "LatencyItem",
     "LatencySample",
     "NanosecondSamples",
+    "UnderrunReport",
     "buffer_decisions",
     "decisions_from_summary",
     "latency_summary",
     "policy_steps",
     "to_nanoseconds",
+    "to_underrun_count",
 ]
 
 _T = TypeVar("_T")
@@ -45,6 +50,32 @@ _T = TypeVar("_T")
 LatencySample: TypeAlias = timedelta | float | int
 
 _MAX_NS = 2**63 - 1  # Go's time.Duration is an int64
+
+#: The most underruns one report may carry: 50 frames a second for almost six hours. More
+#: in one report is a counter gone wrong (a wrap-around, a uninitialised field), not audio.
+MAX_UNDERRUNS_PER_REPORT = 1_000_000
+
+
+class UnderrunReport(NamedTuple):
+    """Underruns reported by the audio path, tagged so they can share one stream (and one
+    ``scan``) with the latency samples."""
+
+    underruns: int
+
+
+def to_underrun_count(count: Any) -> int | None:
+    """A report's underrun count as an ``int``, or ``None`` when it is not one.
+
+    Valid: a whole number (``int`` or anything with ``__index__``, not ``bool``) from 0 to
+    :data:`MAX_UNDERRUNS_PER_REPORT`; 0 is valid and changes nothing.
+    """
+    if isinstance(count, bool):
+        return None
+    try:
+        value = operator.index(count)
+    except Exception:  # not a whole number (a float, a string, None, ...)
+        return None
+    return value if 0 <= value <= MAX_UNDERRUNS_PER_REPORT else None
 
 
 def to_nanoseconds(sample: LatencySample) -> int | None:
@@ -95,23 +126,37 @@ LatencyItem: TypeAlias = (
 )
 
 
-def latency_summary(latency: Observable[Any], policy: Policy[Any, Any]) -> Observable[Any]:
-    """Valid latency samples folded into the policy's summary (for ``jetkvm``, the integer
-    nanosecond moving average), starting with the summary before any sample.
+def latency_summary(
+    latency: Observable[Any],
+    policy: Policy[Any, Any],
+    *,
+    underruns: Observable[int] | None = None,
+) -> Observable[Any]:
+    """Valid latency samples (and underrun counts, if given) folded into the policy's summary
+    (for ``jetkvm``, the integer nanosecond moving average), starting with the summary before
+    any sample.
 
     An item may also be a batch, folded in order: a ``list`` or ``tuple`` of samples, or
     :class:`NanosecondSamples`. One Rx hop for many samples suits producers that measure in
     blocks, and replays, where per-sample routing through Rx costs more than the arithmetic.
     Invalid samples are skipped; an item with no valid sample re-emits the same summary.
+
+    ``underruns`` carries counts of underruns (an ``int`` per report); they are merged with
+    the latency samples into the same ``scan`` and folded with the policy's
+    ``update_underruns``, in arrival order. Invalid counts (see :func:`to_underrun_count`)
+    and zeros re-emit the same summary.
     """
     initial = policy.initial_latency()
     update = policy.update_latency
     update_batch = policy.update_latency_batch
+    update_underruns = _underrun_fold(policy)
 
     def fold(summary: Any, item: Any) -> Any:
         kind = type(item)
         if kind is NanosecondSamples:
             return update_batch(summary, item)
+        if kind is UnderrunReport:
+            return update_underruns(summary, item.underruns)
         if kind is list or kind is tuple:
             for sample in item:
                 ns = to_nanoseconds(sample)
@@ -121,8 +166,69 @@ def latency_summary(latency: Observable[Any], policy: Policy[Any, Any]) -> Obser
         ns = to_nanoseconds(item)
         return summary if ns is None else update(summary, ns)
 
-    summaries: Observable[Any] = latency.pipe(ops.scan(fold, initial))
+    items: Observable[Any] = latency
+    if underruns is not None:
+        items = rx.merge(latency, underruns.pipe(ops.map(_to_report)))
+    summaries: Observable[Any] = items.pipe(ops.scan(fold, initial))
     return _seeded(summaries, initial)
+
+
+def _to_report(count: Any) -> UnderrunReport:
+    # An invalid count becomes a report of 0: it changes nothing but still re-emits the
+    # summary, as an invalid latency sample does.
+    value = to_underrun_count(count)
+    return UnderrunReport(value or 0)
+
+
+def _underrun_fold(policy: Policy[Any, Any]) -> Any:
+    """``policy.update_underruns``, skipping zero counts; a policy written before underruns
+    were an input (no such method) ignores them."""
+    update = getattr(policy, "update_underruns", None)
+
+    def fold(summary: Any, count: int) -> Any:
+        if update is None or count <= 0:
+            return summary
+        return update(summary, count)
+
+    return fold
+
+
+def _with_underruns(
+    summary: Observable[Any], underruns: Observable[int], policy: Policy[Any, Any]
+) -> Observable[Any]:
+    """The summaries of ``summary`` with every underrun reported so far folded in.
+
+    For a summary built elsewhere (the manager's, or any caller's): each upstream summary is
+    re-emitted with the running total of valid underruns applied in one
+    ``update_underruns`` call, and each report re-emits the latest summary with the new total.
+    """
+    update = _underrun_fold(policy)
+    tagged: Observable[Any] = rx.merge(
+        summary.pipe(ops.map(lambda s: (True, s))),
+        underruns.pipe(ops.map(lambda n: (False, to_underrun_count(n) or 0))),
+    )
+
+    def fold(acc: tuple[Any, int, Any], item: tuple[bool, Any]) -> tuple[Any, int, Any]:
+        latest, total, _ = acc
+        if item[0]:
+            latest = item[1]
+        else:
+            total += item[1]
+        return latest, total, update(latest, total)
+
+    # No summary before the upstream's first one (combine_latest waits for it anyway).
+    seed: tuple[Any, int, Any] = (_NO_SUMMARY, 0, _NO_SUMMARY)
+
+    def ready(acc: tuple[Any, int, Any]) -> bool:
+        return acc[0] is not _NO_SUMMARY
+
+    def folded(acc: tuple[Any, int, Any]) -> Any:
+        return acc[2]
+
+    return tagged.pipe(ops.scan(fold, seed), ops.filter(ready), ops.map(folded))
+
+
+_NO_SUMMARY = object()
 
 
 def _seeded(source: Observable[_T], initial: _T) -> Observable[_T]:
@@ -150,6 +256,7 @@ def policy_steps(
     initial_state: Any = None,
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
+    underruns: Observable[int] | None = None,
 ) -> Observable[tuple[Any, BufferDecision]]:
     """One ``(policy state, decision)`` pair per tick that has metrics.
 
@@ -164,7 +271,12 @@ def policy_steps(
         scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
         validate_metrics: whether to drop invalid metrics here. A replay of recorded inputs
             turns it off, to decide on them exactly as the original did (it checked nothing).
+        underruns: counts of underruns reported by the audio path, folded into ``summary``
+            with the policy's ``update_underruns`` (leave it out when ``summary`` already
+            holds them, as :func:`latency_summary` with ``underruns=`` does).
     """
+    if underruns is not None:
+        summary = _with_underruns(summary, underruns, policy)
     seed_state = policy.initial_state() if initial_state is None else initial_state
     decide = policy.decide
     if validate_metrics:
@@ -228,6 +340,7 @@ def buffer_decisions(
     policy: Policy[Any, Any] | None = None,
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
+    underruns: Observable[int] | None = None,
 ) -> Observable[BufferDecision]:
     """The stream of buffer decisions: the public entry point of the dataflow.
 
@@ -246,6 +359,9 @@ def buffer_decisions(
         validate_metrics: drop metrics that are NaN, infinite, negative or over 100 %
             memory (default). ``False`` hands every sample to the policy as it is, as the
             original did (trace replay uses it to reproduce the firmware on any input).
+        underruns: observable of underrun counts (``int`` >= 0 per report) from the audio
+            path, folded into the policy's summary with the latency samples. Policies that
+            close the loop grow on them; ``jetkvm`` ignores them, as the firmware did.
 
     Example:
         >>> import reactivex as rx
@@ -268,7 +384,7 @@ def buffer_decisions(
         policy = make_policy(settings)
     return decisions_from_summary(
         metrics,
-        latency_summary(latency, policy),
+        latency_summary(latency, policy, underruns=underruns),
         ticks,
         policy,
         scheduler=scheduler,

@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ __all__ = [
     "LOG_LEVELS",
     "AdaptiveBufferSettings",
     "SettingsError",
+    "find_toml",
     "load_settings",
     "parse_duration",
     "resolve_profile",
@@ -164,6 +165,35 @@ class AdaptiveBufferSettings(BaseSettings):
     WARNING, ERROR or CRITICAL); unset: WARNING beside the live view, which already shows
     every decision, and INFO (one line per adjustment) with --log-json or --quiet."""
 
+    frame_duration: Duration = timedelta(milliseconds=20)
+    """Audio in one frame (JetKVM's Opus frames: 20 ms). The frame-counting policies
+    (feedback, oboe, pulseaudio, neteq, roc) turn arrival delays into frames with it."""
+
+    buffer_size_override: int | None = Field(default=None, ge=1, le=10_000)
+    """Manual override: pin both sizes at this many frames, from the first tick on
+    (feedback policy only); unset: adapt. Within min_buffer_size..max_buffer_size."""
+
+    startup_grace: Duration = timedelta(seconds=2)
+    """feedback: underruns this soon after the first tick are start-up xruns (device open,
+    codec warm-up) and are ignored."""
+
+    shrink_after: Duration = timedelta(seconds=10)
+    """feedback: quiet time (no underrun, growth, near-miss or stale input) before the
+    buffer shrinks by one frame; each shrink starts it again."""
+
+    jitter_window: Duration = timedelta(seconds=10)
+    """feedback: how far back the arrival-delay quantile looks (one peak per tick)."""
+
+    jitter_quantile: float = Field(default=0.95, ge=0.5, le=1.0)
+    """feedback: the quantile of the per-tick peak arrival delays the buffer must cover."""
+
+    underrun_growth: float = Field(default=1.5, ge=1.0, le=4.0)
+    """feedback: factor the size grows by on an underrun (at least one frame more)."""
+
+    load_headroom: int = Field(default=4, ge=0, le=10_000)
+    """feedback: frames added under CPU load (none at cpu_low_threshold, all of them from
+    cpu_high_threshold up): load delays the threads that move audio, so it grows."""
+
     @property
     def metrics_stale_after(self) -> timedelta:
         """The age beyond which metrics are stale: ``stale_after``, or three intervals."""
@@ -228,6 +258,30 @@ class AdaptiveBufferSettings(BaseSettings):
                 "stale_after: must be at least adaptation_interval "
                 f"(got {_ms(stale)} and {_ms(self.adaptation_interval)})"
             )
+        frame = self.frame_duration
+        if not timedelta(0) < frame <= timedelta(seconds=1):
+            problems.append(f"frame_duration: must be above 0 and at most 1s (got {_ms(frame)})")
+        override = self.buffer_size_override
+        if override is not None:
+            if not self.min_buffer_size <= override <= self.max_buffer_size:
+                problems.append(
+                    "buffer_size_override: must lie within min_buffer_size..max_buffer_size "
+                    f"(got {override}, limits {self.min_buffer_size}..{self.max_buffer_size})"
+                )
+            if self.policy != "feedback":
+                problems.append(
+                    "buffer_size_override: only the feedback policy honours it "
+                    f"(policy is {self.policy})"
+                )
+        if self.startup_grace < timedelta(0):
+            problems.append(f"startup_grace: must be 0s or more (got {_ms(self.startup_grace)})")
+        for name in ("shrink_after", "jitter_window"):
+            value = getattr(self, name)
+            if value < self.adaptation_interval:
+                problems.append(
+                    f"{name}: must be at least adaptation_interval "
+                    f"(got {_ms(value)} and {_ms(self.adaptation_interval)})"
+                )
         total = self.historical_weight + self.current_weight
         if abs(total - 1.0) > 1e-9:
             problems.append(
@@ -261,6 +315,9 @@ class AdaptiveBufferSettings(BaseSettings):
             if name == "stale_after" and value is None:
                 out[name] = f"{_ms(self.metrics_stale_after)} (3 x adaptation_interval)"
                 continue
+            if value is None:
+                out[name] = "unset"
+                continue
             out[name] = _ms(value) if isinstance(value, timedelta) else str(value)
         return out
 
@@ -276,16 +333,23 @@ def _ms(value: timedelta) -> str:
     return f"{value / timedelta(milliseconds=1):g}ms"
 
 
-def resolve_profile(profile: str | Path) -> Path:
-    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
-    path = Path(profile)
+def find_toml(name_or_path: str | Path, folders: Sequence[Path]) -> Path | None:
+    """``name_or_path`` as a path if it looks like one (a ``.toml`` suffix, an existing
+    file, a folder in it), else ``NAME.toml`` in the first of ``folders`` that has it, else
+    ``None``."""
+    path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
         return path
-    for folder in _CONFIG_DIRS:
-        candidate = folder / f"{profile}.toml"
+    for folder in folders:
+        candidate = folder / f"{name_or_path}.toml"
         if candidate.exists():
             return candidate
-    return _CONFIG_DIRS[0] / f"{profile}.toml"
+    return None
+
+
+def resolve_profile(profile: str | Path) -> Path:
+    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
+    return find_toml(profile, _CONFIG_DIRS) or _CONFIG_DIRS[0] / f"{profile}.toml"
 
 
 def _read_profile(path: Path) -> dict[str, Any]:
@@ -316,6 +380,8 @@ def _allowed(name: str) -> str:
         return "one of " + ", ".join(LOG_LEVELS)
     if field.annotation is int:
         kind = "an integer"
+    elif field.annotation == int | None:
+        kind = "unset or an integer"
     elif field.annotation is float:
         kind = "a number"
     else:
@@ -349,6 +415,11 @@ _RELATIONS = {
     "current_weight": "historical_weight + current_weight = 1",
     "latency_ceiling": "at least max_latency",
     "stale_after": "at least adaptation_interval",
+    "frame_duration": "above 0 and at most 1s",
+    "buffer_size_override": "min_buffer_size <= override <= max_buffer_size, feedback policy",
+    "startup_grace": "0s or more",
+    "shrink_after": "at least adaptation_interval",
+    "jitter_window": "at least adaptation_interval",
 }
 
 _NAMED_CHOICES = frozenset({"policy", "log_level"})

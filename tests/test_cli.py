@@ -89,6 +89,28 @@ def test_plain_replay_does_not_import_pydantic() -> None:
     assert _in_child(code) == "[]"
 
 
+def test_plain_replay_imports_no_other_policy_and_no_simulator() -> None:
+    """The policies beyond jetkvm and the simulator are imported on first use only."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from adaptive_stream.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['replay', {str(DATA / 'sample.trace.csv')!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('adaptive_stream.')\n"
+        "      and m.split('.')[-1] in ('feedback', 'oboe', 'neteq', 'roc', 'pulseaudio',\n"
+        "                               'arrivals', 'simulation')))\n"
+    )
+    assert _in_child(code) == "[]"
+
+
+def test_policies_are_imported_when_named() -> None:
+    from adaptive_stream.policies import POLICIES, FeedbackPolicy
+
+    assert POLICIES["feedback"] is FeedbackPolicy
+    assert list(POLICIES) == ["jetkvm", "feedback", "oboe", "pulseaudio", "neteq", "roc"]
+    assert "roc" in POLICIES and "magic" not in POLICIES
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -34,11 +34,22 @@ BAD_VALUES = [
     ("memory_weight", "x", ["valid number"]),
     ("latency_weight", "-1", [">= 0"]),
     ("percentage_multiplier", "0", ["> 0"]),
-    ("policy", "magic", ["must be one of: jetkvm"]),
+    ("policy", "magic", ["must be one of: feedback, jetkvm, neteq, oboe, pulseaudio, roc"]),
     ("latency_ceiling", "20ms", ["latency_ceiling: must be at least max_latency"]),
     ("latency_ceiling", "never", ["a duration such as 20ms"]),
     ("stale_after", "100ms", ["stale_after: must be at least adaptation_interval"]),
     ("stale_after", "later", ["a duration such as 20ms"]),
+    ("frame_duration", "0ms", ["frame_duration: must be above 0 and at most 1s"]),
+    ("frame_duration", "2s", ["frame_duration: must be above 0 and at most 1s", "2000ms"]),
+    ("buffer_size_override", "0", ["unset or an integer", ">= 1 and <= 10000"]),
+    ("buffer_size_override", "12", ["only the feedback policy honours it", "policy is jetkvm"]),
+    ("startup_grace", "-1s", ["startup_grace: must be 0s or more"]),
+    ("shrink_after", "100ms", ["shrink_after: must be at least adaptation_interval"]),
+    ("jitter_window", "0.1", ["jitter_window: must be at least adaptation_interval"]),
+    ("jitter_quantile", "0.4", [">= 0.5 and <= 1"]),
+    ("jitter_quantile", "1.01", [">= 0.5 and <= 1"]),
+    ("underrun_growth", "0.9", [">= 1 and <= 4"]),
+    ("load_headroom", "-1", ["an integer", ">= 0 and <= 10000"]),
 ]
 IDS = [f"{name}={value}" for name, value, _ in BAD_VALUES]
 

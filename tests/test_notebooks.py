@@ -49,6 +49,10 @@ def test_notebooks_are_built_from_their_sources() -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules["build_notebooks"] = module
     spec.loader.exec_module(module)
-    saved = nbformat.read(NOTEBOOKS / "explore_decisions.ipynb", as_version=4)
-    sources = [cell.source for cell in saved.cells]
-    assert sources == [cell.source for cell in module.EXPLORE]
+    for name, cells in (
+        ("explore_decisions", module.EXPLORE),
+        ("compare_policies", module.COMPARE),
+    ):
+        saved = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        sources = [cell.source for cell in saved.cells]
+        assert sources == [cell.source for cell in cells], name

@@ -1,8 +1,8 @@
 """The interface every policy implements: pure functions of state and inputs, time passed in.
 
-The pipeline (``adaptive_stream.pipeline``) folds latency samples into a latency summary with
-``scan`` and folds ticks into the policy state with ``scan``; a policy never reads a clock,
-a process table or a Subject.
+The pipeline (``adaptive_stream.pipeline``) folds latency samples and underrun reports into one
+summary with ``scan`` and folds ticks into the policy state with ``scan``; a policy never reads
+a clock, a process table or a Subject.
 """
 
 from __future__ import annotations
@@ -53,6 +53,16 @@ class Policy(Protocol[StateT, LatencyT]):
     def update_latency_batch(self, summary: LatencyT, samples: Iterable[int]) -> LatencyT:
         """Fold many valid samples in order: the same as calling ``update_latency`` on
         each, in one call (policies implement it as a plain loop)."""
+        ...
+
+    def update_underruns(self, summary: LatencyT, count: int) -> LatencyT:
+        """Fold ``count`` (>= 1) more underruns, reported by the audio path, into the summary.
+
+        Underruns are feedback: the consumer found the buffer empty when a frame was due. A
+        policy that ignores them returns ``summary`` unchanged (``jetkvm`` does: the firmware
+        never heard of them). The pipeline only calls it with valid counts; a policy object
+        without this method has its underruns ignored.
+        """
         ...
 
     def decide(

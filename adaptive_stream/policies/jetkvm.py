@@ -176,6 +176,10 @@ class JetKVMPolicy:
                 summary = int(float(summary) * historical + float(sample_ns) * current)
         return summary
 
+    def update_underruns(self, summary: int, count: int) -> int:
+        # The firmware never heard about underruns: its summary is the latency average alone.
+        return summary
+
     def decide(
         self, state: JetKVMState, metrics: SystemMetrics, latency: int, now: datetime
     ) -> tuple[JetKVMState, BufferDecision]:

@@ -1,0 +1,126 @@
+"""The figures of a simulation run: what a listener would notice, and what it cost.
+
+* ``underruns``: slots where the frame due had not arrived (concealment played); also per
+  minute of captured audio, and ``startup_underruns``: those within the scenario's
+  ``startup`` window.
+* ``latency_mean_ms`` / ``latency_p95_ms``: capture-to-playout latency of the played frames
+  (nearest-rank 95th percentile).
+* ``mean_size``: the decided size, averaged over the captured duration (time-weighted).
+* ``size_changes``: decisions that changed the size. ``flaps``: changes whose direction
+  reverses the previous change less than :data:`FLAP_WINDOW` after it.
+* ``recovery_max_s``: after the start-up window, underruns less than :data:`EPISODE_GAP`
+  apart form one episode; an episode lasts from its first underrun to one frame after its
+  last. The longest one is how long the worst spike took to stop hurting (0 without any).
+* ``dropped``: frames skipped while the buffer shrank.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+from adaptive_stream.simulation.closed_loop import EPOCH, SimulationRun
+
+__all__ = ["EPISODE_GAP_US", "FLAP_WINDOW_US", "Figures", "figures_of", "size_changes"]
+
+#: A reversal of direction less than this after the previous change counts as a flap.
+FLAP_WINDOW_US = 5_000_000
+#: Underruns less than this apart belong to one episode.
+EPISODE_GAP_US = 5_000_000
+
+
+class Figures(NamedTuple):
+    """The figures of one run (see the module docstring)."""
+
+    underruns: int
+    underruns_per_minute: float
+    startup_underruns: int
+    latency_mean_ms: float
+    latency_p95_ms: float
+    mean_size: float
+    size_changes: int
+    flaps: int
+    recovery_max_s: float
+    episodes: int
+    dropped: int
+
+
+def size_changes(run: SimulationRun) -> list[tuple[int, int, int]]:
+    """``(time us, size before, size after)`` for each decision that changed the size."""
+    out: list[tuple[int, int, int]] = []
+    size = run.initial_size
+    for decision in run.decisions:
+        if decision.input_size != size:
+            moment = decision.time - EPOCH
+            at_us = (moment.days * 86_400 + moment.seconds) * 1_000_000 + moment.microseconds
+            out.append((at_us, size, decision.input_size))
+            size = decision.input_size
+    return out
+
+
+def _flaps(changes: list[tuple[int, int, int]]) -> int:
+    flaps = 0
+    for previous, current in itertools.pairwise(changes):
+        reversed_ = (previous[2] - previous[1]) * (current[2] - current[1]) < 0
+        flaps += reversed_ and current[0] - previous[0] < FLAP_WINDOW_US
+    return flaps
+
+
+def _mean_size(run: SimulationRun, changes: list[tuple[int, int, int]]) -> float:
+    end = run.duration_us
+    if end <= 0:
+        return float(run.initial_size)
+    total = 0.0
+    at, size = 0, run.initial_size
+    for moment, _, after in changes:
+        if moment >= end:
+            break
+        total += size * (moment - at)
+        at, size = moment, after
+    total += size * (end - at)
+    return total / end
+
+
+def _episodes(underruns: tuple[int, ...], after_us: int, frame_us: int) -> list[int]:
+    lengths: list[int] = []
+    first = last = None
+    for moment in underruns:
+        if moment < after_us:
+            continue
+        if last is not None and moment - last < EPISODE_GAP_US:
+            last = moment
+            continue
+        if first is not None and last is not None:
+            lengths.append(last - first + frame_us)
+        first = last = moment
+    if first is not None and last is not None:
+        lengths.append(last - first + frame_us)
+    return lengths
+
+
+def figures_of(run: SimulationRun) -> Figures:
+    """The figures of ``run``."""
+    startup_us = round(run.scenario.startup.total_seconds() * 1e6)
+    changes = size_changes(run)
+    latencies = sorted(run.latency_us)
+    if latencies:
+        mean_ms = sum(latencies) / len(latencies) / 1000
+        p95_ms = latencies[max(1, math.ceil(0.95 * len(latencies))) - 1] / 1000
+    else:
+        mean_ms = p95_ms = 0.0
+    minutes = run.duration_us / 60e6
+    episodes = _episodes(run.underrun_us, startup_us, run.path.frame_us)
+    return Figures(
+        underruns=len(run.underrun_us),
+        underruns_per_minute=len(run.underrun_us) / minutes if minutes else 0.0,
+        startup_underruns=sum(1 for t in run.underrun_us if t < startup_us),
+        latency_mean_ms=mean_ms,
+        latency_p95_ms=p95_ms,
+        mean_size=_mean_size(run, changes),
+        size_changes=len(changes),
+        flaps=_flaps(changes),
+        recovery_max_s=max(episodes, default=0) / 1e6,
+        episodes=len(episodes),
+        dropped=run.dropped,
+    )

@@ -1,0 +1,245 @@
+"""Scenarios: what the simulated audio path goes through, phase by phase (TOML files).
+
+A scenario file holds a few top-level fields and a list of ``[[phases]]``::
+
+    name = "cpu-spikes"
+    description = "Calm, then the CPU pinned at 95 % for 20 s, twice."
+    seed = 1                  # the random draws; same seed, same run
+    startup = "2s"            # the start-up window (its underruns are counted apart)
+    startup_delay = "0ms"     # device open and codec start: frames before it wait for it
+
+    [[phases]]
+    name = "calm"
+    duration = "30s"
+    cpu_percent = 15          # what the metrics say, and what delays the audio threads
+    memory_percent = 35
+    network_delay = "5ms"     # constant part of every frame's arrival delay
+    jitter = "3ms"            # mean of the exponential extra delay of each frame
+    burst_rate = 0.0          # network stalls per second (a Poisson process)
+    burst_length = "150ms"    # mean length of a network stall (exponential)
+    metrics = true            # false: the monitor reports nothing (stale metrics)
+
+Every phase field is optional and defaults to the value above (a phase's ``name`` to
+``phase N``); unknown fields are errors. Errors name the file, the field and what is
+allowed: ``cpu-spikes.toml: phases[2].cpu_percent: must be a number from 0 to 400 (got
+'high')``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = [
+    "SCENARIO_DIRS",
+    "Phase",
+    "Scenario",
+    "ScenarioError",
+    "bundled_scenarios",
+    "load_scenario",
+    "parse_scenario",
+    "resolve_scenario",
+]
+
+#: Where scenarios are looked up by name: ``config/scenarios`` under the working directory,
+#: then beside the package (a source checkout).
+SCENARIO_DIRS = (
+    Path.cwd() / "config" / "scenarios",
+    Path(__file__).resolve().parent.parent.parent / "config" / "scenarios",
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message names the file and the field."""
+
+
+class Phase(NamedTuple):
+    """One stretch of time with the same load and network (see the module docstring)."""
+
+    name: str
+    duration: timedelta
+    cpu_percent: float = 15.0
+    memory_percent: float = 35.0
+    network_delay: timedelta = timedelta(milliseconds=5)
+    jitter: timedelta = timedelta(milliseconds=3)
+    burst_rate: float = 0.0
+    burst_length: timedelta = timedelta(milliseconds=150)
+    metrics: bool = True
+
+
+class Scenario(NamedTuple):
+    """A named, seeded sequence of phases."""
+
+    name: str
+    phases: tuple[Phase, ...]
+    description: str = ""
+    seed: int = 1
+    startup: timedelta = timedelta(seconds=2)
+    startup_delay: timedelta = timedelta(0)
+    source: str = ""
+
+    @property
+    def duration(self) -> timedelta:
+        """How long frames are captured: the phases' durations added up."""
+        return sum((phase.duration for phase in self.phases), timedelta(0))
+
+    def phase_at(self, seconds: float) -> Phase:
+        """The phase in force at ``seconds`` after the start (the last one after the end)."""
+        end = 0.0
+        for phase in self.phases:
+            end += phase.duration.total_seconds()
+            if seconds < end:
+                return phase
+        return self.phases[-1]
+
+    def with_seed(self, seed: int) -> Scenario:
+        return self._replace(seed=seed)
+
+
+def _duration(value: Any, low: float, high: float) -> timedelta:
+    from adaptive_stream.settings import parse_duration
+
+    parsed = parse_duration(value)
+    if not isinstance(parsed, timedelta) or not low <= parsed.total_seconds() <= high:
+        raise ValueError(f"must be a duration from {low:g}s to {high:g}s, such as 20ms or 1.5s")
+    return parsed
+
+
+def _number(value: Any, low: float, high: float) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _integer(value: Any, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"must be a whole number from {low} to {high}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+_HOUR = 3600.0
+_PHASE_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "name": _text,
+    "duration": lambda v: _duration(v, 0.02, 24 * _HOUR),
+    "cpu_percent": lambda v: _number(v, 0, 400),
+    "memory_percent": lambda v: _number(v, 0, 100),
+    "network_delay": lambda v: _duration(v, 0, 10),
+    "jitter": lambda v: _duration(v, 0, 10),
+    "burst_rate": lambda v: _number(v, 0, 50),
+    "burst_length": lambda v: _duration(v, 0, 60),
+    "metrics": _flag,
+}
+_TOP_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "name": _text,
+    "description": _text,
+    "seed": lambda v: _integer(v, 0, 2**32 - 1),
+    "startup": lambda v: _duration(v, 0, 24 * _HOUR),
+    "startup_delay": lambda v: _duration(v, 0, 60),
+}
+_MAX_TOTAL = 24 * _HOUR
+
+
+def _fields(
+    table: Mapping[str, Any], rules: Mapping[str, Callable[[Any], Any]], where: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        rule = rules.get(key)
+        if rule is None:
+            known = ", ".join(rules)
+            raise ScenarioError(f"{where}{key}: unknown field (known: {known})")
+        try:
+            out[key] = rule(value)
+        except ValueError as exc:
+            raise ScenarioError(f"{where}{key}: {exc} (got {value!r})") from None
+    return out
+
+
+def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
+    """A scenario from parsed TOML; :class:`ScenarioError` names ``source`` and the field."""
+    try:
+        return _parse(data, source)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+
+
+def _parse(data: Mapping[str, Any], source: str) -> Scenario:
+    top = {k: v for k, v in data.items() if k != "phases"}
+    fields = _fields(top, _TOP_FIELDS, "")
+    raw_phases = data.get("phases")
+    if raw_phases is None:
+        raise ScenarioError("phases: missing (at least one [[phases]] table)")
+    if not isinstance(raw_phases, list) or not raw_phases:
+        raise ScenarioError("phases: must be a non-empty list of [[phases]] tables")
+    phases = []
+    for number, table in enumerate(raw_phases, start=1):
+        where = f"phases[{number}]."
+        if not isinstance(table, dict):
+            raise ScenarioError(f"phases[{number}]: must be a table")
+        values = _fields(table, _PHASE_FIELDS, where)
+        if "duration" not in values:
+            raise ScenarioError(f"{where}duration: missing (a duration such as 30s)")
+        values.setdefault("name", f"phase {number}")
+        phases.append(Phase(**values))
+    scenario = Scenario(
+        name=fields.pop("name", Path(source).stem),
+        phases=tuple(phases),
+        source=source,
+        **fields,
+    )
+    if scenario.duration.total_seconds() > _MAX_TOTAL:
+        raise ScenarioError("phases: the durations add up to more than 24 hours")
+    return scenario
+
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """A scenario given as a file, or by name under ``config/scenarios`` (``cpu-spikes``)."""
+    from adaptive_stream.settings import find_toml
+
+    path = find_toml(name_or_path, SCENARIO_DIRS)
+    if path is not None:
+        return path
+    known = ", ".join(sorted(bundled_scenarios())) or "none found"
+    raise ScenarioError(f"no scenario named {name_or_path!r} (bundled: {known})")
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read and check a scenario file (or a bundled scenario by name)."""
+    path = resolve_scenario(name_or_path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read scenario: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
+    return parse_scenario(data, str(path))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """The scenarios under ``config/scenarios``, by name (file stem), sorted."""
+    found: dict[str, Path] = {}
+    for folder in SCENARIO_DIRS:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))

@@ -1,0 +1,149 @@
+"""adaptive-stream simulate and compare: output, and bad input as one line with exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adaptive_stream.cli import main
+
+SHORT = """
+name = "short"
+description = "Ten seconds: calm, then busy."
+seed = 5
+
+[[phases]]
+name = "calm"
+duration = "5s"
+
+[[phases]]
+name = "busy"
+duration = "5s"
+cpu_percent = 95
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "short.toml"
+    path.write_text(SHORT)
+    return path
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("adaptive-stream")
+    return lines[0]
+
+
+def test_simulate_prints_a_timeline_and_a_summary(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--scenario", str(scenario), "--policy", "feedback"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Simulating short (Ten seconds: calm, then busy.) with the feedback")
+    assert "   0.00s  --- calm: cpu 15 %" in out
+    assert "   5.00s  --- busy: cpu 95 %" in out
+    # The busy phase: its load adds 4 frames at once, its first underruns grow it fast.
+    assert "   5.01s  size  6 ->  7  grow 6 -> 7: arrival p95 22 ms needs 3, cpu 93 % adds 4" in out
+    assert "   6.01s  size  7 -> 17  grow 7 -> 17: 5 underrun(s) since the last tick" in out
+    assert "Summary: scenario short (seed 5), policy feedback, 10 s of audio, 500 frames" in out
+    assert "played + dropped + late = 500" in out
+
+
+def test_simulate_takes_settings_flags_a_seed_and_no_timeline(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", "--scenario", str(scenario), "--seed", "9", "--no-timeline"]
+    assert main([*args, "--max-buffer-size", "8", "--policy", "oboe"]) == 0
+    out = capsys.readouterr().out
+    assert "--- calm" not in out
+    assert "seed 9, sizes 3..8 frames" in out
+    assert "policy oboe" in out
+
+
+def test_simulate_a_bundled_scenario_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--scenario", "startup", "--no-timeline"]) == 0
+    assert "Summary: scenario startup (seed 1), policy jetkvm, 63 s" in capsys.readouterr().out
+
+
+def test_compare_prints_one_row_per_policy(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--scenario", str(scenario), "--policies", "jetkvm,feedback"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Comparing jetkvm, feedback on short (seed 5); same frames for every policy"
+    assert lines[2].startswith("| scenario | policy   | underruns | per min | start-up |")
+    assert lines[4].startswith("| short    | jetkvm   |")
+    assert lines[5].startswith("| short    | feedback |")
+    assert len(lines) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[[phases]]\nduration = 'x'\n", "phases[1].duration: must be a duration"),
+        ("[[phases]]\nduration = '1s'\ncpu_percent = -3\n", "phases[1].cpu_percent"),
+        ("nothing = 1\n", "nothing: unknown field"),
+        ("[[phases\n", "invalid TOML"),
+    ],
+)
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_a_bad_scenario_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, fragment: str, command: str
+) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text(text)
+    assert main([command, "--scenario", str(path)]) == 2
+    line = one_line_error(capsys)
+    assert f"adaptive-stream: {path}: " in line
+    assert fragment in line
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["simulate", "--scenario", "nope"], "no scenario named 'nope'"),
+        (["simulate", "--scenario", "steady", "--seed", "-1"], "--seed: must be a whole number"),
+        (["compare", "--policies", "jetkvm,magic"], "--policies: unknown policy 'magic'"),
+        (["compare", "--policies", ","], "--policies: no policy named"),
+        (["compare", "--policy", "feedback"], "compare: name the policies with --policies"),
+        (["simulate", "--scenario", "steady", "--policy", "magic"], "invalid settings: policy"),
+        (
+            ["compare", "--scenario", "steady", "--buffer-size-override", "8"],
+            "only the feedback policy honours it",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    assert main(args) == 2
+    assert fragment in one_line_error(capsys)
+
+
+def test_simulate_requires_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["simulate"])
+    assert caught.value.code == 2
+    assert "--scenario" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_help_lists_the_options_and_every_setting(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([command, "--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+    assert "--scenario NAME|" in out and "--seed" in out
+    for name in AdaptiveBufferSettings.model_fields:
+        assert "--" + name.replace("_", "-") in out, name
