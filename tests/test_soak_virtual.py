@@ -29,6 +29,7 @@ def metrics_at(second: int) -> SystemMetrics:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # ~80 s here; a shared 2-core machine under load took over 120 s once
 def test_a_virtual_day_keeps_memory_flat() -> None:
     scheduler = TestScheduler()
     # One hour of samples, then the source completes; the manager resubscribes after 0.5 s.
