@@ -86,7 +86,7 @@ class TraceClock(Scheduler):
 
     def set_seconds(self, seconds: float) -> None:
         """Move the clock to ``seconds`` after the epoch."""
-        self._now = EPOCH + timedelta(seconds=seconds)
+        self._now = EPOCH + timedelta(0, seconds)  # (days, seconds): no keyword to parse
 
     def schedule(
         self, action: typing.ScheduledAction[Any], state: Any = None
@@ -177,6 +177,11 @@ def _csv_row(text: str, line: int) -> list[str]:
         return next(csv.reader([text], strict=True), [""])
     except csv.Error as exc:
         raise TraceError(line, f"malformed CSV: {exc}") from None
+
+
+def _fields(text: str, line: int) -> list[str]:
+    """A line's fields, without its line break."""
+    return text.rstrip("\r\n").split(",") if '"' not in text else _csv_row(text, line)
 
 
 def _check_header(row: list[str]) -> None:
@@ -283,7 +288,7 @@ def replay_decisions(
     ).subscribe(record, fail)
 
     push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
-    set_clock = clock.set_seconds
+    epoch, seconds = EPOCH, timedelta  # the clock, set inline (TraceClock.set_seconds)
     n_ticks = n_latency = n_metrics = n_unusual = 0
     first_unusual: str | None = None
     inf = _INF  # locals: read on every row
@@ -292,14 +297,16 @@ def replay_decisions(
     pending = NanosecondSamples()
     add_latency = pending.append
     line = 0
+    rows_in = iter(lines)
     try:
-        for text in lines:
-            line += 1
-            # Plain rows split on commas (fast); a row with quotes goes through csv.
-            row = text.rstrip("\r\n").split(",") if '"' not in text else _csv_row(text, line)
-            if line == 1:
-                _check_header(row)
-                continue
+        for text in rows_in:
+            line = 1
+            _check_header(_fields(text, line))
+            break
+        for line, text in enumerate(rows_in, 2):
+            # Plain rows split on commas (fast); a row with quotes goes through csv. The line
+            # break stays on the last field: only float() reads it, and float() ignores it.
+            row = text.split(",") if '"' not in text else _csv_row(text, line)
             # The fast path takes valid rows only; anything odd goes to _diagnose.
             try:
                 t_text, kind, cpu_text, mem_text, latency_text = row
@@ -329,7 +336,7 @@ def replay_decisions(
                         pending = NanosecondSamples()
                         add_latency = pending.append
                     current_t = t_text
-                    set_clock(t)
+                    clock._now = epoch + seconds(0, t)
                     push_tick(t_text)
                     n_ticks += 1
                 elif kind == "metrics":
@@ -352,6 +359,7 @@ def replay_decisions(
                     raise ValueError
                 last_t = t
             except ValueError:
+                row = _fields(text, line)
                 if row == [""]:
                     continue  # a blank line
                 raise _diagnose(line, row, last_t) from None

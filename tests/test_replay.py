@@ -98,6 +98,25 @@ def test_bad_traces_name_the_line(trace: str, line: int, message: str) -> None:
     assert message in caught.value.message
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", ""])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("0,latency,,,", "missing latency_ms"),
+        ("0,latency,,,x", "latency_ms is not a number: 'x'"),
+        ("0,latency,,, ", "latency_ms is not a number: ' '"),
+        ("0,tick,,", "expected 5 fields, got 4"),
+    ],
+)
+def test_the_line_break_is_not_part_of_the_last_field(newline: str, row: str, message: str) -> None:
+    """The reader leaves the line break on the last field for speed (float() ignores it);
+    a complaint about that field must read the same with any line ending, or none."""
+    trace = HEADER + row + newline
+    with pytest.raises(TraceError) as caught:
+        replay_decisions(io.StringIO(trace, newline=""))
+    assert (caught.value.line, caught.value.message) == (2, message)
+
+
 def test_bad_trace_at_the_cli_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
