@@ -375,12 +375,25 @@ def replay_decisions(
 
 def format_decision(t: str, decision: BufferDecision) -> str:
     """One output row of the replay contract."""
+    cpu, memory = decision.cpu_percent, decision.memory_percent
+    latency_ms, combined = decision.average_latency_ns / 1e6, decision.combined_factor
+    if (
+        -1e6 < cpu < 1e6
+        and -1e6 < memory < 1e6
+        and -1e6 < latency_ms < 1e6
+        and -1e6 < combined < 1e6
+    ):
+        # format_float's common case, for the four at once: below 1e6 Go writes what repr
+        # does but for a trailing ".0"; in this text ".0," can only be a field's ".0" end.
+        floats = f"{cpu!r},{memory!r},{latency_ms!r},{combined!r},".replace(".0,", ",")
+    else:  # large, NaN or infinite: one by one
+        floats = (
+            f"{format_float(cpu)},{format_float(memory)},{format_float(latency_ms)},"
+            f"{format_float(combined)},"
+        )
     return (
-        f"{t},{decision.input_size},{decision.output_size},"
-        f"{format_float(decision.cpu_percent)},{format_float(decision.memory_percent)},"
-        f"{format_float(decision.average_latency_ns / 1e6)},"
-        f"{format_float(decision.combined_factor)},{1 if decision.adjusted else 0},"
-        f"{decision.adaptation_count}"
+        f"{t},{decision.input_size},{decision.output_size},{floats}"
+        f"{1 if decision.adjusted else 0},{decision.adaptation_count}"
     )
 
 

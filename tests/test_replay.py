@@ -8,9 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adaptive_stream.cli import main
-from adaptive_stream.replay import OUTPUT_HEADER, TraceError, replay, replay_decisions
+from adaptive_stream.gonum import format_float
+from adaptive_stream.model import BufferDecision
+from adaptive_stream.replay import (
+    EPOCH,
+    OUTPUT_HEADER,
+    TraceError,
+    format_decision,
+    replay,
+    replay_decisions,
+)
 
 DATA = Path(__file__).parent / "data"
 HEADER = "t,kind,cpu_percent,memory_percent,latency_ms\n"
@@ -232,3 +243,23 @@ def test_the_live_pipeline_still_drops_what_the_replay_lets_through() -> None:
         lambda d: seen.append(d.memory_percent)
     )
     assert seen == []
+
+
+@given(
+    cpu=st.floats(),
+    memory=st.floats(),
+    latency_ns=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    combined=st.floats() | st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 999999.0, 1e6]),
+    adjusted=st.booleans(),
+)
+def test_a_row_formats_each_float_as_format_float_does(
+    cpu: float, memory: float, latency_ns: int, combined: float, adjusted: bool
+) -> None:
+    """format_decision writes the four floats in one go when all are below 1e6 in size; the
+    row must be what format_float gives field by field (-0, 1e-05, 100, NaN, 1e+06, ...)."""
+    decision = BufferDecision(
+        EPOCH, 7, 8, adjusted, combined, 0.0, 0.0, 0.0, cpu, memory, latency_ns, 3, 0.0, 0.0
+    )
+    floats = [cpu, memory, latency_ns / 1e6, combined]
+    expected = ",".join(["2.5", "7", "8", *map(format_float, floats), str(int(adjusted)), "3"])
+    assert format_decision("2.5", decision) == expected
