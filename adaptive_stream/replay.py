@@ -105,6 +105,10 @@ class TraceClock(Scheduler):
         raise NotImplementedError("a trace clock only tells time; it cannot schedule ahead")
 
 
+def _ignore(value: Any) -> None:
+    """A subscriber that wants no items (``subscribe()`` with no arguments)."""
+
+
 class _Feed(Observable[_T]):
     """A hot source that the replay pushes into, for exactly one subscriber.
 
@@ -119,12 +123,25 @@ class _Feed(Observable[_T]):
     def _unsubscribed(self, value: _T) -> None:
         raise RuntimeError("nothing is subscribed to this feed")
 
-    def _subscribe_core(
-        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[_T] | abc.OnNext[_T] | None = None,
+        on_error: abc.OnError | None = None,
+        on_completed: abc.OnCompleted | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
     ) -> abc.DisposableBase:
+        """Attach the one subscriber: a push calls its ``on_next`` directly.
+
+        ``Observable.subscribe`` would wrap it in an ``AutoDetachObserver``, whose only work
+        is to stop the calls after an error or completion; a feed sends neither, and
+        disposing the subscription detaches it here. One call less per pushed item.
+        """
         if self.push != self._unsubscribed:
             raise RuntimeError("a replay feed takes one subscriber")
-        self.push = observer.on_next
+        if isinstance(on_next, abc.ObserverBase) or callable(getattr(on_next, "on_next", None)):
+            on_next = on_next.on_next  # type: ignore[union-attr]  # an observer, as rx takes it
+        self.push = on_next or _ignore
 
         def detach() -> None:
             self.push = self._unsubscribed

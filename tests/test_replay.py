@@ -263,3 +263,26 @@ def test_a_row_formats_each_float_as_format_float_does(
     floats = [cpu, memory, latency_ns / 1e6, combined]
     expected = ",".join(["2.5", "7", "8", *map(format_float, floats), str(int(adjusted)), "3"])
     assert format_decision("2.5", decision) == expected
+
+
+def test_a_replay_feed_has_one_subscriber_until_it_is_disposed() -> None:
+    """The feed calls its subscriber's on_next directly (no AutoDetachObserver): it takes
+    callbacks or an observer, refuses a second subscriber, and disposing detaches it."""
+    from reactivex import Observer
+
+    from adaptive_stream.replay import _Feed
+
+    feed: _Feed[int] = _Feed()
+    with pytest.raises(RuntimeError, match="nothing is subscribed"):
+        feed.push(0)
+    seen: list[int] = []
+    subscription = feed.subscribe(seen.append)
+    with pytest.raises(RuntimeError, match="one subscriber"):
+        feed.subscribe(seen.append)
+    feed.push(1)
+    subscription.dispose()
+    with pytest.raises(RuntimeError, match="nothing is subscribed"):
+        feed.push(2)
+    feed.subscribe(Observer(lambda value: seen.append(value * 10)))
+    feed.push(3)
+    assert seen == [1, 30]
