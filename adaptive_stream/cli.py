@@ -34,9 +34,49 @@ EXIT_USAGE = 2
 SAMPLE_TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.trace.csv")
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil.
+
+    The same rules: ``COLUMNS`` when it is a positive integer, else the terminal on
+    ``sys.__stdout__``, else 80. argparse asks for it in every ``add_argument`` call, and
+    importing shutil for it (with fnmatch, zlib, bz2 and lzma) cost about 5 % of a replay's
+    start-up.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+    return size.columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, at the width shutil would give it (see :func:`_terminal_columns`)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2  # as argparse does with shutil's figure
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what is wrong, and where help is) and exit
     code 2, like every other error of the command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -125,7 +165,17 @@ def _settings_from(args: argparse.Namespace) -> AdaptiveBufferSettings:
     return load_settings(getattr(args, "profile", None), **overrides)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The subcommands, in the order ``--help`` lists them.
+_COMMANDS = ("replay", "demo", "run", "simulate", "compare", "settings")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line parser, with every subcommand, or with ``only`` that one.
+
+    :func:`main` passes ``only`` when the first argument names the subcommand: argparse then
+    hands every later argument to that subcommand's parser, so the others cannot matter,
+    and ``replay`` neither imports ``adaptive_stream.live`` nor declares ``run``'s options.
+    """
     parser = _Parser(
         prog="adaptive-stream",
         allow_abbrev=False,
@@ -136,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     # No prefix matching: unknown --flags are settings, and must not be taken for others.
     sub_kwargs: dict[str, Any] = {"allow_abbrev": False}
 
+    if only in (None, "replay"):
+        _add_replay_parser(sub, **sub_kwargs)
+    if only in (None, "demo"):
+        _add_demo_parser(sub, **sub_kwargs)
+    if only in (None, "run"):
+        from adaptive_stream.live import add_run_parser
+
+        add_run_parser(sub, _add_settings_flags, **sub_kwargs)
+    _add_simulation_parsers(sub, only, **sub_kwargs)
+    if only in (None, "settings"):
+        settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
+        _add_settings_flags(settings)
+    return parser
+
+
+def _add_replay_parser(sub: Any, **sub_kwargs: Any) -> None:
     replay = sub.add_parser(
         "replay",
         **sub_kwargs,
@@ -148,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("trace", help="trace CSV file, or - for standard input")
     _add_settings_flags(replay)
 
+
+def _add_demo_parser(sub: Any, **sub_kwargs: Any) -> None:
     demo = sub.add_parser(
         "demo",
         **sub_kwargs,
@@ -157,60 +225,56 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
     _add_settings_flags(demo)
 
-    from adaptive_stream.live import add_run_parser
 
-    add_run_parser(sub, _add_settings_flags, **sub_kwargs)
-
-    simulate = sub.add_parser(
-        "simulate",
-        **sub_kwargs,
-        help="run a policy in closed loop on a simulated audio path",
-        description=(
-            "Run the decision pipeline in virtual time against a simulated audio path (frames "
-            "arriving with jitter, CPU and memory stalls, a consumer playing one frame per "
-            "slot), feeding latency, underruns and metrics back. Prints a timeline and the "
-            "figures. Choose the policy with --policy (a setting)."
-        ),
-    )
-    simulate.add_argument(
-        "--scenario",
-        required=True,
-        metavar="NAME|FILE",
-        help="a scenario TOML file, or a name under config/scenarios (steady, cpu-spikes, ...)",
-    )
-    simulate.add_argument("--seed", type=int, help="random seed instead of the scenario's")
-    simulate.add_argument(
-        "--no-timeline", action="store_true", help="print the summary only, not the timeline"
-    )
-    _add_settings_flags(simulate)
-
-    compare = sub.add_parser(
-        "compare",
-        **sub_kwargs,
-        help="compare policies on the same scenarios and seed",
-        description=(
-            "Run every policy (or those named) on the same scenarios with the same seed and "
-            "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
-            "mean size, size changes, flaps, the longest recovery."
-        ),
-    )
-    compare.add_argument(
-        "--scenario",
-        default="all",
-        metavar="NAME|FILE|all",
-        help="a scenario file or name, or all (every scenario under config/scenarios)",
-    )
-    compare.add_argument(
-        "--policies",
-        metavar="A,B,...",
-        help="comma-separated policy names (default: every registered policy)",
-    )
-    compare.add_argument("--seed", type=int, help="random seed instead of each scenario's")
-    _add_settings_flags(compare)
-
-    settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
-    _add_settings_flags(settings)
-    return parser
+def _add_simulation_parsers(sub: Any, only: str | None, **sub_kwargs: Any) -> None:
+    """``simulate`` and ``compare`` (the closed-loop simulator)."""
+    if only in (None, "simulate"):
+        simulate = sub.add_parser(
+            "simulate",
+            **sub_kwargs,
+            help="run a policy in closed loop on a simulated audio path",
+            description=(
+                "Run the decision pipeline in virtual time against a simulated audio path (frames "
+                "arriving with jitter, CPU and memory stalls, a consumer playing one frame per "
+                "slot), feeding latency, underruns and metrics back. Prints a timeline and the "
+                "figures. Choose the policy with --policy (a setting)."
+            ),
+        )
+        simulate.add_argument(
+            "--scenario",
+            required=True,
+            metavar="NAME|FILE",
+            help="a scenario TOML file, or a name under config/scenarios (steady, cpu-spikes, ...)",
+        )
+        simulate.add_argument("--seed", type=int, help="random seed instead of the scenario's")
+        simulate.add_argument(
+            "--no-timeline", action="store_true", help="print the summary only, not the timeline"
+        )
+        _add_settings_flags(simulate)
+    if only in (None, "compare"):
+        compare = sub.add_parser(
+            "compare",
+            **sub_kwargs,
+            help="compare policies on the same scenarios and seed",
+            description=(
+                "Run every policy (or those named) on the same scenarios with the same seed and "
+                "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
+                "mean size, size changes, flaps, the longest recovery."
+            ),
+        )
+        compare.add_argument(
+            "--scenario",
+            default="all",
+            metavar="NAME|FILE|all",
+            help="a scenario file or name, or all (every scenario under config/scenarios)",
+        )
+        compare.add_argument(
+            "--policies",
+            metavar="A,B,...",
+            help="comma-separated policy names (default: every registered policy)",
+        )
+        compare.add_argument("--seed", type=int, help="random seed instead of each scenario's")
+        _add_settings_flags(compare)
 
 
 def _version() -> str:
@@ -425,7 +489,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _documented_settings
     arguments = list(sys.argv[1:] if argv is None else argv)
     _documented_settings = not _HELP_FLAGS.isdisjoint(arguments)
-    parser = build_parser()
+    # The first argument is the subcommand (the top level takes only --help and --version):
+    # declare that one alone. Help, and anything unusual, get the whole parser.
+    first = arguments[0] if arguments else None
+    only = first if first in _COMMANDS and not _documented_settings else None
+    parser = build_parser(only)
     args, extra = parser.parse_known_args(arguments)
     try:
         args.setting_overrides = _setting_overrides(extra)

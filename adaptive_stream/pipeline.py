@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from datetime import timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 
 import reactivex as rx
@@ -301,6 +302,9 @@ def policy_steps(
         )
         return steps
 
+    if scheduler is not None:
+        # The clock is known now: no need to defer to subscription (one Rx hop less per tick).
+        return factory(scheduler)
     return rx.defer(factory)
 
 
@@ -324,11 +328,12 @@ def decisions_from_summary(
         scheduler=scheduler,
         validate_metrics=validate_metrics,
     )
-    return steps.pipe(ops.map(_decision))
+    decisions: Observable[BufferDecision] = steps.pipe(ops.map(_decision))
+    return decisions
 
 
-def _decision(step: tuple[Any, BufferDecision]) -> BufferDecision:
-    return step[1]
+#: A step's decision (``step[1]``), taken in C: this runs once per tick.
+_decision = itemgetter(1)
 
 
 def buffer_decisions(

@@ -86,7 +86,7 @@ class TraceClock(Scheduler):
 
     def set_seconds(self, seconds: float) -> None:
         """Move the clock to ``seconds`` after the epoch."""
-        self._now = EPOCH + timedelta(seconds=seconds)
+        self._now = EPOCH + timedelta(0, seconds)  # (days, seconds): no keyword to parse
 
     def schedule(
         self, action: typing.ScheduledAction[Any], state: Any = None
@@ -105,6 +105,10 @@ class TraceClock(Scheduler):
         raise NotImplementedError("a trace clock only tells time; it cannot schedule ahead")
 
 
+def _ignore(value: Any) -> None:
+    """A subscriber that wants no items (``subscribe()`` with no arguments)."""
+
+
 class _Feed(Observable[_T]):
     """A hot source that the replay pushes into, for exactly one subscriber.
 
@@ -119,12 +123,25 @@ class _Feed(Observable[_T]):
     def _unsubscribed(self, value: _T) -> None:
         raise RuntimeError("nothing is subscribed to this feed")
 
-    def _subscribe_core(
-        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[_T] | abc.OnNext[_T] | None = None,
+        on_error: abc.OnError | None = None,
+        on_completed: abc.OnCompleted | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
     ) -> abc.DisposableBase:
+        """Attach the one subscriber: a push calls its ``on_next`` directly.
+
+        ``Observable.subscribe`` would wrap it in an ``AutoDetachObserver``, whose only work
+        is to stop the calls after an error or completion; a feed sends neither, and
+        disposing the subscription detaches it here. One call less per pushed item.
+        """
         if self.push != self._unsubscribed:
             raise RuntimeError("a replay feed takes one subscriber")
-        self.push = observer.on_next
+        if isinstance(on_next, abc.ObserverBase) or callable(getattr(on_next, "on_next", None)):
+            on_next = on_next.on_next  # type: ignore[union-attr]  # an observer, as rx takes it
+        self.push = on_next or _ignore
 
         def detach() -> None:
             self.push = self._unsubscribed
@@ -177,6 +194,11 @@ def _csv_row(text: str, line: int) -> list[str]:
         return next(csv.reader([text], strict=True), [""])
     except csv.Error as exc:
         raise TraceError(line, f"malformed CSV: {exc}") from None
+
+
+def _fields(text: str, line: int) -> list[str]:
+    """A line's fields, without its line break."""
+    return text.rstrip("\r\n").split(",") if '"' not in text else _csv_row(text, line)
 
 
 def _check_header(row: list[str]) -> None:
@@ -283,7 +305,7 @@ def replay_decisions(
     ).subscribe(record, fail)
 
     push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
-    set_clock = clock.set_seconds
+    epoch, seconds = EPOCH, timedelta  # the clock, set inline (TraceClock.set_seconds)
     n_ticks = n_latency = n_metrics = n_unusual = 0
     first_unusual: str | None = None
     inf = _INF  # locals: read on every row
@@ -292,14 +314,16 @@ def replay_decisions(
     pending = NanosecondSamples()
     add_latency = pending.append
     line = 0
+    rows_in = iter(lines)
     try:
-        for text in lines:
-            line += 1
-            # Plain rows split on commas (fast); a row with quotes goes through csv.
-            row = text.rstrip("\r\n").split(",") if '"' not in text else _csv_row(text, line)
-            if line == 1:
-                _check_header(row)
-                continue
+        for text in rows_in:
+            line = 1
+            _check_header(_fields(text, line))
+            break
+        for line, text in enumerate(rows_in, 2):
+            # Plain rows split on commas (fast); a row with quotes goes through csv. The line
+            # break stays on the last field: only float() reads it, and float() ignores it.
+            row = text.split(",") if '"' not in text else _csv_row(text, line)
             # The fast path takes valid rows only; anything odd goes to _diagnose.
             try:
                 t_text, kind, cpu_text, mem_text, latency_text = row
@@ -329,7 +353,7 @@ def replay_decisions(
                         pending = NanosecondSamples()
                         add_latency = pending.append
                     current_t = t_text
-                    set_clock(t)
+                    clock._now = epoch + seconds(0, t)
                     push_tick(t_text)
                     n_ticks += 1
                 elif kind == "metrics":
@@ -355,6 +379,7 @@ def replay_decisions(
                     raise ValueError
                 last_t = t
             except ValueError:
+                row = _fields(text, line)
                 if row == [""]:
                     continue  # a blank line
                 raise _diagnose(line, row, last_t) from None
@@ -370,12 +395,25 @@ def replay_decisions(
 
 def format_decision(t: str, decision: BufferDecision) -> str:
     """One output row of the replay contract."""
+    cpu, memory = decision.cpu_percent, decision.memory_percent
+    latency_ms, combined = decision.average_latency_ns / 1e6, decision.combined_factor
+    if (
+        -1e6 < cpu < 1e6
+        and -1e6 < memory < 1e6
+        and -1e6 < latency_ms < 1e6
+        and -1e6 < combined < 1e6
+    ):
+        # format_float's common case, for the four at once: below 1e6 Go writes what repr
+        # does but for a trailing ".0"; in this text ".0," can only be a field's ".0" end.
+        floats = f"{cpu!r},{memory!r},{latency_ms!r},{combined!r},".replace(".0,", ",")
+    else:  # large, NaN or infinite: one by one
+        floats = (
+            f"{format_float(cpu)},{format_float(memory)},{format_float(latency_ms)},"
+            f"{format_float(combined)},"
+        )
     return (
-        f"{t},{decision.input_size},{decision.output_size},"
-        f"{format_float(decision.cpu_percent)},{format_float(decision.memory_percent)},"
-        f"{format_float(decision.average_latency_ns / 1e6)},"
-        f"{format_float(decision.combined_factor)},{1 if decision.adjusted else 0},"
-        f"{decision.adaptation_count}"
+        f"{t},{decision.input_size},{decision.output_size},{floats}"
+        f"{1 if decision.adjusted else 0},{decision.adaptation_count}"
     )
 
 

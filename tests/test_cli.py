@@ -78,13 +78,15 @@ def _in_child(code: str) -> str:
 
 
 def test_plain_replay_does_not_import_pydantic() -> None:
-    """Start-up time: replay with default settings needs neither pydantic nor loguru."""
+    """Start-up time: replay with default settings needs neither pydantic nor loguru, nor
+    the live command's module, nor shutil (argparse's help width comes without it)."""
+    unwanted = ("pydantic", "loguru", "psutil", "adaptive_stream.live", "shutil")
     code = (
         "import sys, io, contextlib\n"
         "from adaptive_stream.cli import main\n"
         f"with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['replay', {str(DATA / 'sample.trace.csv')!r}]) == 0\n"
-        "print(sorted(m for m in ('pydantic', 'loguru', 'psutil') if m in sys.modules))\n"
+        f"print(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
     )
     assert _in_child(code) == "[]"
 
@@ -109,6 +111,30 @@ def test_policies_are_imported_when_named() -> None:
     assert POLICIES["feedback"] is FeedbackPolicy
     assert list(POLICIES) == ["jetkvm", "feedback", "oboe", "pulseaudio", "neteq", "roc"]
     assert "roc" in POLICIES and "magic" not in POLICIES
+
+
+def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    """``replay`` declares only its own subcommand; help still shows them all."""
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("replay", "demo", "run", "simulate", "compare", "settings"):
+        assert command in out, command
+
+
+@pytest.mark.parametrize("columns", [None, "120", "37", "0", "-3", "wide", ""])
+def test_help_width_follows_shutil(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse's width without shutil: COLUMNS, then the terminal, then 80, as shutil."""
+    import shutil
+
+    from adaptive_stream.cli import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
 
 
 @pytest.mark.parametrize(
