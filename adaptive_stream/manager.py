@@ -36,6 +36,7 @@ from adaptive_stream.pipeline import (
     policy_steps,
     to_nanoseconds,
     to_underrun_count,
+    underrun_fold,
 )
 from adaptive_stream.policies import Policy, make_policy
 from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
@@ -631,12 +632,10 @@ def _input_fold(policy: Policy[Any, Any]) -> Any:
     """The manager's summary fold: latency samples (``int`` ns) through ``update_latency``,
     underrun reports through ``update_underruns`` (ignored by a policy without it)."""
     update_latency = policy.update_latency
-    update_underruns = getattr(policy, "update_underruns", None)
+    update_underruns = underrun_fold(policy)
 
     def fold(summary: Any, item: int | UnderrunReport) -> Any:
         if type(item) is UnderrunReport:
-            if update_underruns is None:
-                return summary
             return update_underruns(summary, item.underruns)
         return update_latency(summary, item)  # type: ignore[arg-type]
 

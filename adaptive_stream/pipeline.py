@@ -43,6 +43,7 @@ __all__ = [
     "policy_steps",
     "to_nanoseconds",
     "to_underrun_count",
+    "underrun_fold",
 ]
 
 _T = TypeVar("_T")
@@ -150,7 +151,7 @@ def latency_summary(
     initial = policy.initial_latency()
     update = policy.update_latency
     update_batch = policy.update_latency_batch
-    update_underruns = _underrun_fold(policy)
+    update_underruns = underrun_fold(policy)
 
     def fold(summary: Any, item: Any) -> Any:
         kind = type(item)
@@ -181,7 +182,7 @@ def _to_report(count: Any) -> UnderrunReport:
     return UnderrunReport(value or 0)
 
 
-def _underrun_fold(policy: Policy[Any, Any]) -> Any:
+def underrun_fold(policy: Policy[Any, Any]) -> Any:
     """``policy.update_underruns``, skipping zero counts; a policy written before underruns
     were an input (no such method) ignores them."""
     update = getattr(policy, "update_underruns", None)
@@ -203,7 +204,7 @@ def _with_underruns(
     re-emitted with the running total of valid underruns applied in one
     ``update_underruns`` call, and each report re-emits the latest summary with the new total.
     """
-    update = _underrun_fold(policy)
+    update = underrun_fold(policy)
     tagged: Observable[Any] = rx.merge(
         summary.pipe(ops.map(lambda s: (True, s))),
         underruns.pipe(ops.map(lambda n: (False, to_underrun_count(n) or 0))),

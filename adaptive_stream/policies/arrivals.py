@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, Self
 
 from adaptive_stream.gonum import duration_ns
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
+from adaptive_stream.policies.jetkvm import update_latency_average
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -170,24 +171,23 @@ class FramePolicy:
         return ArrivalSummary()
 
     def update_latency(self, summary: ArrivalSummary, sample_ns: int) -> ArrivalSummary:
-        average = summary.average_ns
-        if average == 0:
-            average = sample_ns
-        else:
-            limits = self.limits
-            average = int(
-                float(average) * limits.historical_weight + float(sample_ns) * limits.current_weight
-            )
-        recent = summary.recent
-        recent = (*recent[1:], sample_ns) if len(recent) >= ARRIVAL_WINDOW else (*recent, sample_ns)
-        return ArrivalSummary(average, recent, summary.samples + 1, summary.underruns)
+        return self.update_latency_batch(summary, (sample_ns,))
 
     def update_latency_batch(
         self, summary: ArrivalSummary, samples: Iterable[int]
     ) -> ArrivalSummary:
-        for sample_ns in samples:
-            summary = self.update_latency(summary, sample_ns)
-        return summary
+        # The average as jetkvm's, sample by sample; the window rebuilt once per batch.
+        batch = tuple(samples)
+        if not batch:
+            return summary
+        limits = self.limits
+        average = summary.average_ns
+        for sample_ns in batch:
+            average = update_latency_average(
+                average, sample_ns, limits.historical_weight, limits.current_weight
+            )
+        recent = (summary.recent + batch)[-ARRIVAL_WINDOW:]
+        return ArrivalSummary(average, recent, summary.samples + len(batch), summary.underruns)
 
     def update_underruns(self, summary: ArrivalSummary, count: int) -> ArrivalSummary:
         return summary._replace(underruns=summary.underruns + count)
