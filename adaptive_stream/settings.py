@@ -194,6 +194,14 @@ class AdaptiveBufferSettings(BaseSettings):
     """feedback: frames added under CPU load (none at cpu_low_threshold, all of them from
     cpu_high_threshold up): load delays the threads that move audio, so it grows."""
 
+    quality_memory: Duration = timedelta(seconds=20)
+    """quality: time constant of the forgetting arrival-delay histograms (older delays weigh
+    e^-age/memory), and the horizon a size change's audible cost is spread over. 1s to 10min."""
+
+    quality_device_delay: Duration = timedelta(milliseconds=20)
+    """quality: delay outside the buffer added to estimate mouth-to-ear delay (codec
+    look-ahead, sound device), as the E-model's device_delay. 0s to 1s."""
+
     @property
     def metrics_stale_after(self) -> timedelta:
         """The age beyond which metrics are stale: ``stale_after``, or three intervals."""
@@ -268,9 +276,9 @@ class AdaptiveBufferSettings(BaseSettings):
                     "buffer_size_override: must lie within min_buffer_size..max_buffer_size "
                     f"(got {override}, limits {self.min_buffer_size}..{self.max_buffer_size})"
                 )
-            if self.policy != "feedback":
+            if self.policy not in ("feedback", "quality"):
                 problems.append(
-                    "buffer_size_override: only the feedback policy honours it "
+                    "buffer_size_override: only the feedback and quality policies honour it "
                     f"(policy is {self.policy})"
                 )
         if self.startup_grace < timedelta(0):
@@ -282,6 +290,15 @@ class AdaptiveBufferSettings(BaseSettings):
                     f"{name}: must be at least adaptation_interval "
                     f"(got {_ms(value)} and {_ms(self.adaptation_interval)})"
                 )
+        if not timedelta(seconds=1) <= self.quality_memory <= timedelta(minutes=10):
+            problems.append(
+                f"quality_memory: must be from 1s to 10min (got {_ms(self.quality_memory)})"
+            )
+        if not timedelta(0) <= self.quality_device_delay <= timedelta(seconds=1):
+            problems.append(
+                "quality_device_delay: must be from 0s to 1s "
+                f"(got {_ms(self.quality_device_delay)})"
+            )
         total = self.historical_weight + self.current_weight
         if abs(total - 1.0) > 1e-9:
             problems.append(
@@ -416,10 +433,12 @@ _RELATIONS = {
     "latency_ceiling": "at least max_latency",
     "stale_after": "at least adaptation_interval",
     "frame_duration": "above 0 and at most 1s",
-    "buffer_size_override": "min_buffer_size <= override <= max_buffer_size, feedback policy",
+    "buffer_size_override": "min <= override <= max, feedback or quality policy",
     "startup_grace": "0s or more",
     "shrink_after": "at least adaptation_interval",
     "jitter_window": "at least adaptation_interval",
+    "quality_memory": "from 1s to 10min",
+    "quality_device_delay": "from 0s to 1s",
 }
 
 _NAMED_CHOICES = frozenset({"policy", "log_level"})

@@ -116,7 +116,7 @@ def test_a_bad_scenario_file_is_one_line_and_exit_2(
         (["simulate", "--scenario", "steady", "--policy", "magic"], "invalid settings: policy"),
         (
             ["compare", "--scenario", "steady", "--buffer-size-override", "8"],
-            "only the feedback policy honours it",
+            "only the feedback and quality policies honour it",
         ),
     ],
 )

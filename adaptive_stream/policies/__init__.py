@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from adaptive_stream.policies.neteq import NetEqPolicy
     from adaptive_stream.policies.oboe import OboePolicy
     from adaptive_stream.policies.pulseaudio import PulseAudioPolicy
+    from adaptive_stream.policies.quality import QualityPolicy
     from adaptive_stream.policies.roc import RocPolicy
     from adaptive_stream.settings import AdaptiveBufferSettings
 
@@ -39,6 +40,7 @@ __all__ = [
     "OboePolicy",
     "Policy",
     "PulseAudioPolicy",
+    "QualityPolicy",
     "RocPolicy",
     "make_policy",
 ]
@@ -52,6 +54,7 @@ _LAZY = {
     "OboePolicy": "adaptive_stream.policies.oboe",
     "PulseAudioPolicy": "adaptive_stream.policies.pulseaudio",
     "RocPolicy": "adaptive_stream.policies.roc",
+    "QualityPolicy": "adaptive_stream.policies.quality",
 }
 
 
@@ -96,6 +99,7 @@ POLICIES: MutableMapping[str, type[Any]] = _PolicyRegistry(
         "pulseaudio": "PulseAudioPolicy",
         "neteq": "NetEqPolicy",
         "roc": "RocPolicy",
+        "quality": "QualityPolicy",
     }
 )
 

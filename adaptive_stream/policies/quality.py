@@ -1,0 +1,389 @@
+"""``quality``: the size that maximises the E-model's estimate of call quality.
+
+The E-model (ITU-T G.107) scores a call by its mouth-to-ear delay and its lost frames. A
+jitter buffer trades one for the other: each frame of buffer adds a frame duration of delay
+to every frame, and saves the frames that would have arrived too late for a smaller one.
+This policy makes that trade explicitly, as Speex's jitter buffer does with its late cost
+and as ``best-fixed`` does in hindsight over a whole run, but on what it has seen lately:
+
+1. **Delay histogram.** Every arrival delay goes into a histogram with one bucket per
+   frame (bucket ``b``: delays that ``b`` frames cover, ``ceil(delay / frame)``; one more
+   bucket for delays beyond ``max_buffer_size``), forgetting exponentially with time
+   constant ``quality_memory`` (NetEq's forgetting histogram, fed every frame rather than
+   one peak per tick). The share of its weight above bucket ``B`` is the share of recent
+   frames a size ``B`` would have played late.
+2. **Conditions.** The histogram is kept per condition of the machine: calm, CPU busy,
+   memory busy, both (busy from ``cpu_high_threshold`` / ``memory_high_threshold``, calm
+   again below the middle of the low and high thresholds, so noise at one threshold does
+   not switch). Load predicts stalls: when the CPU gets busy again, the delays of the
+   previous busy spell apply at once, and when it calms down, those of calm spells do; the
+   headroom goes as soon as the load does. A condition met for the first time starts from
+   the current histogram scaled down to :data:`NEW_CONDITION_WEIGHT`, so its own delays
+   soon dominate.
+3. **Score.** For every size ``B`` in ``[min, max]``, a linear estimate of the E-model's
+   R: ``93.2 - a x (B x frame + quality_device_delay) - c x late%(B)``, where ``a`` is the
+   delay impairment's slope (0.024 per ms, 0.134 past G.107's 177.3 ms knee, blended over
+   :data:`KNEE_BLEND_MS` either side) at the session's mean delay so far, and ``c`` the
+   loss impairment's slope (G.107 ``Ie_eff`` with ``Ie = 0``, ``Bpl = 25.1``, burst ratio
+   :data:`BURST_RATIO`) at the session's loss so far. A change of ``k`` frames costs ``k``
+   audible events (a stretched slot per frame grown, a dropped frame per frame shrunk),
+   spread over the ``quality_memory`` horizon: ``c x 100 x k / horizon frames``.
+4. **Decide.** Go straight to the size with the best score (ties keep the current size).
+   The change cost is the hysteresis: a size must beat the current one by more than the
+   events of getting there. Besides, no shrink within :data:`REVERSAL_GUARD` of a growth
+   unless the condition changed since (no grow-shrink flapping on one burst).
+
+Before that, in order: ``buffer_size_override`` pins both sizes at once, and a size outside
+``[min, max]`` is clamped at once; arrival delays within ``startup_grace`` of the first tick
+are start-up delays and are not learned (Oboe's lesson); until :data:`MIN_EVIDENCE` of
+delays has been learned the size holds (or, with no arrival delay at all, grows one frame per
+tick with underruns, as Oboe's tuner); metrics older than ``stale_after`` keep the last
+condition and forbid shrinking (staleness is no evidence of calm).
+
+Underruns are not an input of the score: the late frames are in the delays, and growing on
+underruns is what makes adaptive buffers grow for outages longer than any size can cover,
+paying the delay for nothing. The score sees that a longer outage loses about as many frames
+at 20 frames as at 8.
+
+Every decision says why: the sizes compared, their late shares and their scores.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple, Self
+
+from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.policies.arrivals import (
+    ArrivalSummary,
+    FrameLimits,
+    FramePolicy,
+    frame_decision,
+)
+
+if TYPE_CHECKING:
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+__all__ = [
+    "BURST_RATIO",
+    "CONDITIONS",
+    "KNEE_BLEND_MS",
+    "MIN_EVIDENCE",
+    "NEW_CONDITION_WEIGHT",
+    "REVERSAL_GUARD",
+    "QualityParams",
+    "QualityPolicy",
+    "QualityState",
+    "delay_slope",
+    "loss_slope",
+]
+
+#: G.107's default R with no impairment, the delay knee (ms) and its slopes (per ms).
+R_BASE = 93.2
+KNEE_MS = 177.3
+DELAY_SLOPE = 0.024
+KNEE_SLOPE = 0.11
+#: The delay slope is blended linearly from ``KNEE_MS - KNEE_BLEND_MS`` to ``+``, so a
+#: session mean that hovers at the knee does not switch the slope from tick to tick.
+KNEE_BLEND_MS = 15.0
+#: G.107 packet-loss robustness of G.711 with concealment (G.113 Appendix I).
+BPL = 25.1
+#: Burst ratio assumed for the loss slope: late frames come in runs (a stall makes several
+#: frames late in a row), which keeps ``Ie_eff`` nearly linear in the loss.
+BURST_RATIO = 4.0
+#: Weight (in frames) a condition met for the first time starts with, from the current one.
+NEW_CONDITION_WEIGHT = 25.0
+#: Frames of delay evidence needed before the policy moves (one second at 20 ms frames).
+MIN_EVIDENCE = 50.0
+#: No shrink this soon after a growth, unless the condition changed.
+REVERSAL_GUARD = timedelta(seconds=10)
+#: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
+CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
+
+
+def delay_slope(mouth_to_ear_ms: float) -> float:
+    """R lost per ms of delay at ``mouth_to_ear_ms`` (G.107's ``Id``, Cole-Rosenbluth):
+    0.024 below the 177.3 ms knee, 0.134 above it, blended over :data:`KNEE_BLEND_MS`."""
+    share = (mouth_to_ear_ms - KNEE_MS + KNEE_BLEND_MS) / (2 * KNEE_BLEND_MS)
+    return DELAY_SLOPE + KNEE_SLOPE * max(0.0, min(1.0, share))
+
+
+def loss_slope(loss_percent: float) -> float:
+    """R lost per percent of lost frames at ``loss_percent`` (G.107's ``Ie_eff`` with
+    ``Ie = 0``, ``Bpl`` :data:`BPL`, burst ratio :data:`BURST_RATIO`): its derivative,
+    ``95 Bpl / (Ppl / BurstR + Bpl)^2``."""
+    return 95.0 * BPL / (loss_percent / BURST_RATIO + BPL) ** 2
+
+
+class QualityParams(NamedTuple):
+    """The numbers the quality policy decides with (settings of the same names)."""
+
+    limits: FrameLimits = FrameLimits()
+    memory: timedelta = timedelta(seconds=20)
+    device_delay: timedelta = timedelta(milliseconds=20)
+    interval: timedelta = timedelta(milliseconds=500)
+    cpu_low: float = 20.0
+    cpu_high: float = 60.0
+    memory_low: float = 50.0
+    memory_high: float = 75.0
+    startup_grace: timedelta = timedelta(seconds=2)
+    stale_after: timedelta = timedelta(milliseconds=1500)
+    override: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: AdaptiveBufferSettings) -> QualityParams:
+        return cls(
+            limits=FrameLimits.from_settings(settings),
+            memory=settings.quality_memory,
+            device_delay=settings.quality_device_delay,
+            interval=settings.adaptation_interval,
+            cpu_low=settings.cpu_low_threshold,
+            cpu_high=settings.cpu_high_threshold,
+            memory_low=settings.memory_low_threshold,
+            memory_high=settings.memory_high_threshold,
+            startup_grace=settings.startup_grace,
+            stale_after=settings.metrics_stale_after,
+            override=settings.buffer_size_override,
+        )
+
+
+class QualityState(NamedTuple):
+    """What the quality policy remembers between ticks.
+
+    Attributes:
+        size: both buffer sizes, in frames.
+        changes: how many ticks changed the size so far.
+        samples_seen: the summary's sample count at the previous tick.
+        underruns_seen: the summary's underrun count at the previous tick.
+        started: the time of the first tick.
+        condition: index into :data:`CONDITIONS` of the machine's last known condition.
+        histograms: per condition, the forgetting delay histogram (bucket ``b``: weight of
+            delays ``b`` frames cover; the last bucket: beyond ``max_buffer_size``), or
+            ``None`` for a condition not met yet.
+        grew_at: when it last grew, and the condition then.
+        grew_in: the condition it last grew in.
+        ticks: ticks so far; ``size_sum``: their sizes added up (the session's mean size).
+        events: frames the policy's own changes made audible (one per frame changed).
+    """
+
+    size: int
+    changes: int = 0
+    samples_seen: int = 0
+    underruns_seen: int = 0
+    started: datetime | None = None
+    condition: int = 0
+    histograms: tuple[tuple[float, ...] | None, ...] = (None, None, None, None)
+    grew_at: datetime | None = None
+    grew_in: int = 0
+    ticks: int = 0
+    size_sum: int = 0
+    events: int = 0
+
+
+def _ms(ns: float) -> str:
+    return f"{ns / 1e6:.0f} ms"
+
+
+class QualityPolicy(FramePolicy):
+    """The size with the best E-model estimate over recent arrival delays, per condition of
+    the machine, with the cost of changing size counted (module docstring)."""
+
+    name = "quality"
+
+    def __init__(self, params: QualityParams | None = None) -> None:
+        self.params = params or QualityParams()
+        super().__init__(self.params.limits)
+        p = self.params
+        self._frame_ms = p.limits.frame_ns / 1e6
+        self._device_ms = p.device_delay.total_seconds() * 1e3
+        memory_s = max(p.memory.total_seconds(), 1e-3)
+        # Weight kept per tick, and the horizon (in frames) a change's cost is spread over.
+        self._keep = math.exp(-p.interval.total_seconds() / memory_s)
+        self._horizon = memory_s * 1e3 / self._frame_ms
+
+    @classmethod
+    def from_settings(cls, settings: AdaptiveBufferSettings) -> Self:
+        return cls(QualityParams.from_settings(settings))
+
+    def initial_state(self) -> QualityState:
+        p = self.params
+        size = p.override if p.override is not None else p.limits.default_size
+        return QualityState(p.limits.clamp(size))
+
+    def _condition(self, metrics: SystemMetrics, previous: int) -> int:
+        """Busy from the high thresholds, calm below the middle of low and high; between
+        them, as before."""
+        p = self.params
+        cpu_busy = previous & 1
+        if metrics.cpu_percent >= p.cpu_high:
+            cpu_busy = 1
+        elif metrics.cpu_percent < (p.cpu_low + p.cpu_high) / 2:
+            cpu_busy = 0
+        memory_busy = previous >> 1
+        if metrics.memory_percent >= p.memory_high:
+            memory_busy = 1
+        elif metrics.memory_percent < (p.memory_low + p.memory_high) / 2:
+            memory_busy = 0
+        return cpu_busy | memory_busy << 1
+
+    def decide(
+        self, state: QualityState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
+    ) -> tuple[QualityState, BufferDecision]:
+        p = self.params
+        limits = p.limits
+        before = state.size
+        started = state.started or now
+        in_grace = now - started < p.startup_grace
+
+        # Staleness: stale metrics keep the last condition and forbid shrinking.
+        metrics_age = now - metrics.sampled_at if metrics.sampled_at is not None else None
+        stale = metrics_age is not None and metrics_age > p.stale_after
+        condition = state.condition if stale else self._condition(metrics, state.condition)
+
+        # 1. Learn this tick's delays into the condition's histogram.
+        histograms = list(state.histograms)
+        histogram = histograms[condition]
+        if histogram is None:
+            current = histograms[state.condition]
+            if current is not None and sum(current) > 0:
+                scale = min(1.0, NEW_CONDITION_WEIGHT / sum(current))
+                histogram = tuple(weight * scale for weight in current)
+            else:
+                histogram = (0.0,) * (limits.max_size + 2)
+        arrivals = latency.since(state.samples_seen)
+        if not in_grace:
+            counts = [weight * self._keep for weight in histogram]
+            top = len(counts) - 1
+            frame_ns = limits.frame_ns
+            for delay in arrivals:
+                counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
+            missed = latency.samples - state.samples_seen - len(arrivals)
+            if missed > 0 and arrivals:  # older than the summary's window: at least as late
+                counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
+            histogram = tuple(counts)
+        histograms[condition] = histogram
+
+        fresh_underruns = latency.underruns - state.underruns_seen
+        events = state.events
+
+        def done(size: int, target: float, why: str) -> tuple[QualityState, BufferDecision]:
+            grew_at, grew_in = state.grew_at, state.grew_in
+            if size > before:
+                grew_at, grew_in = now, condition
+            new_state = QualityState(
+                size,
+                state.changes + (size != before),
+                latency.samples,
+                latency.underruns,
+                started,
+                condition,
+                tuple(histograms),
+                grew_at,
+                grew_in,
+                state.ticks + 1,
+                state.size_sum + size,
+                events + abs(size - before),
+            )
+            return new_state, frame_decision(
+                now,
+                policy=self.name,
+                before=before,
+                after=size,
+                target=target,
+                changes=new_state.changes,
+                metrics=metrics,
+                summary=latency,
+                explanation=why,
+            )
+
+        # 2. Hard limits and the manual override: at once.
+        if p.override is not None:
+            size = limits.clamp(p.override)
+            verb = "hold" if size == before else f"set {before} -> {size}"
+            return done(size, size, f"{verb}: override pinned at {size} frames")
+        current_size = limits.clamp(before)
+        note = (
+            f" (clamped from {before} to [{limits.min_size}, {limits.max_size}])"
+            if current_size != before
+            else ""
+        )
+        where = CONDITIONS[condition] + (", metrics stale" if stale else "")
+
+        # 3. Not enough evidence yet.
+        total = sum(histogram)
+        if in_grace:
+            why = f"hold at {current_size}: start-up, delays not learned yet ({where})"
+            return done(current_size, current_size, why + note)
+        if total < MIN_EVIDENCE:
+            if latency.samples == 0 and fresh_underruns > 0:
+                size = limits.clamp(current_size + 1)
+                why = (
+                    f"grow {before} -> {size}: {fresh_underruns} underrun(s) and no arrival "
+                    "delays to judge by"
+                )
+                return done(size, size, why + note)
+            why = f"hold at {current_size}: too few arrival delays yet ({total:.0f} frames)"
+            return done(current_size, current_size, why + note)
+
+        # 4. Score every size: latency and late frames, at the session's slopes.
+        ticks = state.ticks + 1
+        mean_size = (state.size_sum + current_size) / ticks
+        delay_cost = delay_slope(mean_size * self._frame_ms + self._device_ms)
+        played = max(1, latency.samples)
+        session_loss = 100.0 * (latency.underruns + events) / (played + events)
+        loss_cost = loss_slope(session_loss)
+        change_cost = loss_cost * 100.0 / self._horizon
+
+        late_share = [0.0] * (limits.max_size + 1)
+        above = 0.0
+        for bucket in range(len(histogram) - 1, limits.min_size, -1):
+            above += histogram[bucket]
+            if bucket - 1 <= limits.max_size:
+                late_share[bucket - 1] = above / total
+
+        def score(size: int) -> float:
+            mouth_to_ear = size * self._frame_ms + self._device_ms
+            return (
+                R_BASE
+                - delay_cost * mouth_to_ear
+                - loss_cost * 100.0 * late_share[size]
+                - change_cost * abs(size - current_size)
+            )
+
+        candidates = range(limits.min_size, limits.max_size + 1)
+        best = max(candidates, key=lambda s: (score(s), s == current_size, -s))
+        here = score(current_size)
+        compared = (
+            f"late {late_share[best] * 100:.1f} % at {best} vs {late_share[current_size] * 100:.1f}"
+            f" % at {current_size}, score {score(best):.1f} vs {here:.1f}"
+        )
+        slopes = f"{delay_cost:.3f}/ms, {loss_cost:.2f}/% late"
+
+        # 5. Guards: no shrink on stale metrics, none soon after growing in this condition.
+        if best < current_size:
+            if stale:
+                why = f"hold at {current_size}: metrics stale, no shrinking ({compared})"
+                return done(current_size, current_size, why + note)
+            guarded = (
+                state.grew_at is not None
+                and now - state.grew_at < REVERSAL_GUARD
+                and state.grew_in == condition
+            )
+            if guarded:
+                assert state.grew_at is not None
+                since = (now - state.grew_at).total_seconds()
+                why = (
+                    f"hold at {current_size}: grew {since:.1f} s ago, no shrinking within "
+                    f"{REVERSAL_GUARD.total_seconds():g} s ({where}; {compared})"
+                )
+                return done(current_size, current_size, why + note)
+        if best == current_size:
+            why = (
+                f"hold at {current_size}: best score {here:.1f} ({where}; late "
+                f"{late_share[current_size] * 100:.1f} %; {slopes})"
+            )
+            return done(current_size, current_size, why + note)
+        verb = "grow" if best > current_size else "shrink"
+        why = f"{verb} {before} -> {best}: {where}; {compared} ({slopes})"
+        return done(best, best, why + note)
