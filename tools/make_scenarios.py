@@ -100,7 +100,12 @@ def memory(rng: random.Random) -> tuple[str, list[str]]:
     phases = [
         _phase("normal", rng.uniform(15, 30), memory_percent=rng.randint(30, 55)),
         _phase("filling", rng.uniform(10, 30), memory_percent=rng.randint(76, 86)),
-        _phase("pressure", rng.uniform(20, 50), memory_percent=high, cpu_percent=rng.randint(20, 55)),
+        _phase(
+            "pressure",
+            rng.uniform(20, 50),
+            memory_percent=high,
+            cpu_percent=rng.randint(20, 55),
+        ),
         _phase("freed", rng.uniform(20, 50), memory_percent=rng.randint(30, 55)),
     ]
     return f"memory pressure up to {high} %", phases
@@ -161,9 +166,7 @@ def pareto(rng: random.Random) -> tuple[str, list[float | None]]:
     scale = rng.uniform(3, 12)
     base = rng.uniform(5, 40)
     n = _frames(rng.uniform(90, 150))
-    delays: list[float | None] = [
-        base + scale * (rng.paretovariate(alpha) - 1.0) for _ in range(n)
-    ]
+    delays: list[float | None] = [base + scale * (rng.paretovariate(alpha) - 1.0) for _ in range(n)]
     return f"Pareto jitter (alpha {alpha:.2f}, scale {scale:.0f} ms)", delays
 
 
@@ -304,7 +307,7 @@ def write_sets(out: Path, seed: int) -> list[Path]:
     """Write both sets under ``out``; returns the files written."""
     written: list[Path] = []
     master = random.Random(seed)
-    for family, make in [*PHASED.items(), *LOGGED.items(), ("mixed", None)]:
+    for family in [*PHASED, *LOGGED, "mixed"]:
         for set_name, count in (("dev", DEV), ("heldout", HELDOUT)):
             folder = out / set_name
             folder.mkdir(parents=True, exist_ok=True)
@@ -316,7 +319,8 @@ def write_sets(out: Path, seed: int) -> list[Path]:
                     description, phases = PHASED[family](rng)
                     text = head + _toml(name, description, phases)
                 else:
-                    maker = LOGGED[family] if family != "mixed" else rng.choice(list(LOGGED.values()))
+                    logged = list(LOGGED.values())
+                    maker = LOGGED[family] if family != "mixed" else rng.choice(logged)
                     description, delays = maker(rng)
                     log = folder / f"{name}.csv"
                     log.write_text(_log(delays))
