@@ -61,6 +61,7 @@ from adaptive_stream.policies.arrivals import (
     FramePolicy,
     frame_decision,
 )
+from adaptive_stream.simulation import emodel
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -68,52 +69,28 @@ if TYPE_CHECKING:
 __all__ = [
     "BURST_RATIO",
     "CONDITIONS",
-    "KNEE_BLEND_MS",
     "MIN_EVIDENCE",
     "NEW_CONDITION_WEIGHT",
     "REVERSAL_GUARD",
+    "SESSION",
     "QualityParams",
     "QualityPolicy",
     "QualityState",
-    "delay_slope",
-    "loss_slope",
 ]
 
-#: G.107's default R with no impairment, the delay knee (ms) and its slopes (per ms).
-R_BASE = 93.2
-KNEE_MS = 177.3
-DELAY_SLOPE = 0.024
-KNEE_SLOPE = 0.11
-#: The delay slope is blended linearly from ``KNEE_MS - KNEE_BLEND_MS`` to ``+``, so a
-#: session mean that hovers at the knee does not switch the slope from tick to tick.
-KNEE_BLEND_MS = 15.0
-#: G.107 packet-loss robustness of G.711 with concealment (G.113 Appendix I).
-BPL = 25.1
 #: Burst ratio assumed for the loss slope: late frames come in runs (a stall makes several
 #: frames late in a row), which keeps ``Ie_eff`` nearly linear in the loss.
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
 #: Frames of delay evidence needed before the policy moves (one second at 20 ms frames).
-MIN_EVIDENCE = 50.0
+MIN_EVIDENCE = 25.0
+#: How far back the session's figures reach (older frames are forgotten): about a long call.
+SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
 REVERSAL_GUARD = timedelta(seconds=10)
 #: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
 CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
-
-
-def delay_slope(mouth_to_ear_ms: float) -> float:
-    """R lost per ms of delay at ``mouth_to_ear_ms`` (G.107's ``Id``, Cole-Rosenbluth):
-    0.024 below the 177.3 ms knee, 0.134 above it, blended over :data:`KNEE_BLEND_MS`."""
-    share = (mouth_to_ear_ms - KNEE_MS + KNEE_BLEND_MS) / (2 * KNEE_BLEND_MS)
-    return DELAY_SLOPE + KNEE_SLOPE * max(0.0, min(1.0, share))
-
-
-def loss_slope(loss_percent: float) -> float:
-    """R lost per percent of lost frames at ``loss_percent`` (G.107's ``Ie_eff`` with
-    ``Ie = 0``, ``Bpl`` :data:`BPL`, burst ratio :data:`BURST_RATIO`): its derivative,
-    ``95 Bpl / (Ppl / BurstR + Bpl)^2``."""
-    return 95.0 * BPL / (loss_percent / BURST_RATIO + BPL) ** 2
 
 
 class QualityParams(NamedTuple):
@@ -163,8 +140,11 @@ class QualityState(NamedTuple):
             ``None`` for a condition not met yet.
         grew_at: when it last grew, and the condition then.
         grew_in: the condition it last grew in.
-        ticks: ticks so far; ``size_sum``: their sizes added up (the session's mean size).
-        events: frames the policy's own changes made audible (one per frame changed).
+        session_frames: how many frames the session's figures stand for (at most
+            :data:`SESSION` of them: older ones are forgotten).
+        session_delay_ms: the session's mean mouth-to-ear delay estimate, ms.
+        session_loss: the session's share of audible events (underruns and the policy's own
+            changes, one per frame changed), percent.
     """
 
     size: int
@@ -176,9 +156,9 @@ class QualityState(NamedTuple):
     histograms: tuple[tuple[float, ...] | None, ...] = (None, None, None, None)
     grew_at: datetime | None = None
     grew_in: int = 0
-    ticks: int = 0
-    size_sum: int = 0
-    events: int = 0
+    session_frames: float = 0.0
+    session_delay_ms: float = 0.0
+    session_loss: float = 0.0
 
 
 def _ms(ns: float) -> str:
@@ -201,6 +181,8 @@ class QualityPolicy(FramePolicy):
         # Weight kept per tick, and the horizon (in frames) a change's cost is spread over.
         self._keep = math.exp(-p.interval.total_seconds() / memory_s)
         self._horizon = memory_s * 1e3 / self._frame_ms
+        self._tick_frames = p.interval.total_seconds() * 1e3 / self._frame_ms
+        self._session = SESSION.total_seconds() * 1e3 / self._frame_ms
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> Self:
@@ -265,12 +247,18 @@ class QualityPolicy(FramePolicy):
         histograms[condition] = histogram
 
         fresh_underruns = latency.underruns - state.underruns_seen
-        events = state.events
 
         def done(size: int, target: float, why: str) -> tuple[QualityState, BufferDecision]:
             grew_at, grew_in = state.grew_at, state.grew_in
             if size > before:
                 grew_at, grew_in = now, condition
+            # The session's figures, as the E-model will weigh them: this tick's frames at
+            # this size, its underruns and the frames this change makes audible.
+            frames = self._tick_frames
+            session = min(self._session, state.session_frames + frames)
+            share = frames / session
+            delay_ms = size * self._frame_ms + self._device_ms
+            loss = 100.0 * (fresh_underruns + abs(size - before)) / frames
             new_state = QualityState(
                 size,
                 state.changes + (size != before),
@@ -281,9 +269,9 @@ class QualityPolicy(FramePolicy):
                 tuple(histograms),
                 grew_at,
                 grew_in,
-                state.ticks + 1,
-                state.size_sum + size,
-                events + abs(size - before),
+                session,
+                state.session_delay_ms + share * (delay_ms - state.session_delay_ms),
+                state.session_loss + share * (loss - state.session_loss),
             )
             return new_state, frame_decision(
                 now,
@@ -326,15 +314,11 @@ class QualityPolicy(FramePolicy):
             why = f"hold at {current_size}: too few arrival delays yet ({total:.0f} frames)"
             return done(current_size, current_size, why + note)
 
-        # 4. Score every size: latency and late frames, at the session's slopes.
-        ticks = state.ticks + 1
-        mean_size = (state.size_sum + current_size) / ticks
-        delay_cost = delay_slope(mean_size * self._frame_ms + self._device_ms)
-        played = max(1, latency.samples)
-        session_loss = 100.0 * (latency.underruns + events) / (played + events)
-        loss_cost = loss_slope(session_loss)
-        change_cost = loss_cost * 100.0 / self._horizon
-
+        # 4. Score every size: the session's R if the next ``quality_memory`` were played
+        # at it, late frames as lately, with the events of getting there.
+        past = state.session_frames
+        ahead = self._horizon
+        weight = past + ahead
         late_share = [0.0] * (limits.max_size + 1)
         above = 0.0
         for bucket in range(len(histogram) - 1, limits.min_size, -1):
@@ -343,22 +327,23 @@ class QualityPolicy(FramePolicy):
                 late_share[bucket - 1] = above / total
 
         def score(size: int) -> float:
-            mouth_to_ear = size * self._frame_ms + self._device_ms
-            return (
-                R_BASE
-                - delay_cost * mouth_to_ear
-                - loss_cost * 100.0 * late_share[size]
-                - change_cost * abs(size - current_size)
-            )
+            delay_ms = size * self._frame_ms + self._device_ms
+            mouth_to_ear = (past * state.session_delay_ms + ahead * delay_ms) / weight
+            late = ahead * late_share[size] + abs(size - current_size)
+            loss = (past * state.session_loss + 100.0 * late) / weight
+            return emodel.r_factor(mouth_to_ear, loss, BURST_RATIO)
 
         candidates = range(limits.min_size, limits.max_size + 1)
         best = max(candidates, key=lambda s: (score(s), s == current_size, -s))
         here = score(current_size)
         compared = (
             f"late {late_share[best] * 100:.1f} % at {best} vs {late_share[current_size] * 100:.1f}"
-            f" % at {current_size}, score {score(best):.1f} vs {here:.1f}"
+            f" % at {current_size}, R {score(best):.1f} vs {here:.1f}"
         )
-        slopes = f"{delay_cost:.3f}/ms, {loss_cost:.2f}/% late"
+        slopes = (
+            f"session {state.session_delay_ms:.0f} ms, {state.session_loss:.1f} % "
+            f"over {past * self._frame_ms / 1e3:.0f} s"
+        )
 
         # 5. Guards: no shrink on stale metrics, none soon after growing in this condition.
         if best < current_size:
@@ -380,7 +365,7 @@ class QualityPolicy(FramePolicy):
                 return done(current_size, current_size, why + note)
         if best == current_size:
             why = (
-                f"hold at {current_size}: best score {here:.1f} ({where}; late "
+                f"hold at {current_size}: best R {here:.1f} ({where}; late "
                 f"{late_share[current_size] * 100:.1f} %; {slopes})"
             )
             return done(current_size, current_size, why + note)
