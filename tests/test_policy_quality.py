@@ -1,0 +1,304 @@
+"""The quality policy's defining behaviours: the decision as a pure function (ticks driven by
+hand, time passed in), through the real pipeline in virtual time (marbles), and its
+invariants (hypothesis)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+import reactivex as rx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from policy_drive import at
+from reactivex import operators as ops
+from reactivex.testing.marbles import marbles_testing
+
+from adaptive_stream import (
+    AdaptiveBufferManager,
+    BufferDecision,
+    SystemMetrics,
+    buffer_decisions,
+    load_settings,
+)
+from adaptive_stream.policies import QualityPolicy
+from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits
+from adaptive_stream.policies.quality import REVERSAL_GUARD, QualityParams, QualityState
+
+FRAME = 20_000_000  # ns
+CALM = SystemMetrics(10.0, 30.0)
+BUSY = SystemMetrics(95.0, 30.0)
+
+Delays = Callable[[int], list[int]]
+
+
+def policy(**changes: object) -> QualityPolicy:
+    return QualityPolicy(QualityParams()._replace(**changes))
+
+
+def run(
+    p: QualityPolicy,
+    seconds: float,
+    delays: Delays,
+    metrics: Callable[[int], SystemMetrics] = lambda _: CALM,
+    *,
+    state: QualityState | None = None,
+    summary: ArrivalSummary | None = None,
+    start_tick: int = 0,
+    stamp: bool = True,
+) -> tuple[QualityState, ArrivalSummary, list[BufferDecision]]:
+    """Tick every 500 ms for ``seconds``; ``delays(tick)`` gives the arrival delays (ns) that
+    came before tick ``tick``, ``metrics(tick)`` the metrics sampled at it."""
+    state = state or p.initial_state()
+    summary = summary or p.initial_latency()
+    out: list[BufferDecision] = []
+    for tick in range(start_tick, start_tick + round(seconds * 2)):
+        now = at(0.5 * (tick + 1))
+        summary = p.update_latency_batch(summary, delays(tick))
+        sample = metrics(tick)
+        sample = sample._replace(sampled_at=now) if stamp else sample
+        state, decision = p.decide(state, sample, summary, now)
+        out.append(decision)
+    return state, summary, out
+
+
+def steady(delay_ms: float) -> Delays:
+    return lambda _tick: [round(delay_ms * 1e6)] * 25
+
+
+def with_outages(every_s: float, length_s: float, base_ms: float = 10.0) -> Delays:
+    """25 frames per tick; every ``every_s`` an outage holds ``length_s`` of frames, which
+    then arrive at once (in order: each as late as the outage left it)."""
+
+    def delays(tick: int) -> list[int]:
+        t0 = tick * 0.5
+        out: list[int] = []
+        for k in range(25):
+            captured = t0 + k * 0.02
+            phase = captured % every_s
+            held = length_s - phase if phase < length_s else 0.0
+            out.append(round((base_ms / 1e3 + held) * 1e9))
+        return out
+
+    return delays
+
+
+def spiky(seed: int, busy: Callable[[int], bool]) -> Delays:
+    """Delays of 10 ms, with stalls of about 150 ms several times a second while busy."""
+    rng = random.Random(seed)
+
+    def delays(tick: int) -> list[int]:
+        out = []
+        stall = 0.0
+        for _ in range(25):
+            if busy(tick) and stall <= 0 and rng.random() < 0.08:
+                stall = rng.expovariate(1 / 0.15)
+            out.append(round((0.01 + max(0.0, stall)) * 1e9))
+            stall -= 0.02
+        return out
+
+    return delays
+
+
+def sizes(decisions: Iterable[BufferDecision]) -> list[int]:
+    return [d.input_size for d in decisions]
+
+
+class TestTheTrade:
+    def test_a_clean_network_shrinks_to_the_smallest_size(self) -> None:
+        _, _, out = run(policy(), 20, steady(5))
+        assert out[-1].input_size == 3
+        assert "shrink 6 -> 3" in next(d.reason for d in out if d.adjusted)
+
+    def test_a_steady_delay_is_covered(self) -> None:
+        # 150 ms on every frame: 8 frames cover it (160 ms), 7 would lose every frame.
+        _, _, out = run(policy(), 20, steady(150))
+        assert out[-1].input_size == 8
+
+    def test_outages_longer_than_any_buffer_do_not_grow_it(self) -> None:
+        # A 2 s outage every 20 s: 20 frames (the maximum) would save 20 of its 100 late
+        # frames for 280 ms more delay on every frame; not worth it.
+        _, _, out = run(policy(), 120, with_outages(20, 2.0))
+        assert max(sizes(out)) <= 6
+        assert out[-1].input_size == 3
+
+    def test_frequent_short_stalls_grow_it(self) -> None:
+        _, _, out = run(policy(), 30, spiky(1, lambda _: True))
+        assert out[-1].input_size >= 8
+        grow = next(d for d in out if d.adjusted and d.input_size > 6)
+        assert grow.reason.startswith("grow 6 -> ")
+        assert "late" in grow.reason
+        assert " R " in grow.reason
+
+
+class TestConditions:
+    def test_busy_spells_reuse_what_the_last_one_taught(self) -> None:
+        def busy(tick: int) -> bool:
+            return 40 <= tick < 80 or 140 <= tick < 180  # 20-40 s and 70-90 s
+
+        p = policy()
+        _, _, out = run(p, 100, spiky(3, busy), lambda tick: BUSY if busy(tick) else CALM)
+        by_tick = sizes(out)
+        # The second spell grows on its first tick, from what the first one taught.
+        assert by_tick[140] > by_tick[139]
+        assert "cpu busy" in out[140].reason
+        # And calm again shrinks on the first calm tick, without the reversal guard.
+        assert by_tick[180] < by_tick[179]
+        assert out[180].reason.startswith("shrink") and "calm" in out[180].reason
+
+    def test_a_threshold_crossed_by_noise_does_not_switch(self) -> None:
+        p = policy()
+        state = p.initial_state()
+        assert p._condition(SystemMetrics(61.0, 30.0), 0) == 1
+        assert p._condition(SystemMetrics(55.0, 30.0), 1) == 1  # above the middle (40)
+        assert p._condition(SystemMetrics(39.0, 30.0), 1) == 0
+        assert p._condition(SystemMetrics(10.0, 80.0), state.condition) == 2
+
+
+class TestGuards:
+    def test_the_override_is_the_size_before_and_at_every_tick(self) -> None:
+        settings_ = load_settings(policy="quality", buffer_size_override=11)
+        p = QualityPolicy.from_settings(settings_)
+        assert p.sizes(p.initial_state()).input_size == 11
+        _, _, out = run(p, 5, steady(300))
+        assert set(sizes(out)) == {11}
+        assert out[0].reason == "hold: override pinned at 11 frames"
+
+    def test_hard_limits_apply_at_once(self) -> None:
+        p = policy(limits=FrameLimits(min_size=3, max_size=12, default_size=6))
+        _, _, out = run(p, 0.5, steady(5), state=QualityState(30))
+        assert out[0].input_size == 12
+        assert "(clamped from 30 to [3, 12])" in out[0].reason
+
+    def test_start_up_delays_are_not_learned(self) -> None:
+        # A 300 ms start-up stall in the first second, then 5 ms: no growth for it.
+        def delays(tick: int) -> list[int]:
+            return [300_000_000] * 25 if tick < 2 else [5_000_000] * 25
+
+        _, _, out = run(policy(), 10, delays)
+        assert max(sizes(out)) == 6
+        assert "start-up" in out[0].reason
+
+    def test_stale_metrics_forbid_shrinking(self) -> None:
+        p = policy()
+        state, summary, _ = run(p, 5, steady(5), stamp=True)
+        old = CALM._replace(sampled_at=at(0))
+        for tick in range(10, 30):
+            now = at(0.5 * (tick + 1))
+            summary = p.update_latency_batch(summary, steady(5)(tick))
+            state, decision = p.decide(state, old, summary, now)
+            assert decision.input_size >= 6 or not decision.adjusted
+        assert "metrics stale" in decision.reason
+
+    def test_no_shrink_soon_after_growing_in_the_same_condition(self) -> None:
+        # Clean delays say 3 frames; it grew to 12 a second ago in this condition: it holds
+        # until the guard has passed, then shrinks.
+        p = policy()
+        clean = (0.0, 1000.0) + (0.0,) * 20
+        grown = QualityState(12, started=at(0), histograms=(clean, None, None, None), grew_at=at(9))
+        summary = p.update_latency_batch(p.initial_latency(), [5_000_000] * 25)
+        now = at(10)
+        _, held = p.decide(grown, CALM._replace(sampled_at=now), summary, now)
+        assert held.input_size == 12
+        assert "grew 1.0 s ago, no shrinking within 10 s" in held.reason
+        later = at(9) + REVERSAL_GUARD
+        _, shrunk = p.decide(grown, CALM._replace(sampled_at=later), summary, later)
+        assert shrunk.input_size < 12
+        # A change of condition since the growth lifts the guard.
+        busy_then = grown._replace(grew_in=1, condition=1, histograms=(clean, clean, None, None))
+        _, calm_now = p.decide(busy_then, CALM._replace(sampled_at=now), summary, now)
+        assert calm_now.input_size < 12
+
+    def test_without_arrival_delays_underruns_grow_one_frame(self) -> None:
+        p = policy()
+        state, summary = p.initial_state(), p.initial_latency()
+        state, _ = p.decide(state, CALM._replace(sampled_at=at(0.5)), summary, at(0.5))
+        summary = p.update_underruns(summary, 3)
+        state, decision = p.decide(state, CALM._replace(sampled_at=at(3)), summary, at(3))
+        assert decision.input_size == 7
+        assert "no arrival delays" in decision.reason
+
+
+class TestMarbles:
+    """One marble is one second; the pipeline wires the policy as for the other ones."""
+
+    def test_the_override_wins_at_once_through_the_pipeline(self) -> None:
+        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
+            metrics = cold("b------", {"b": BUSY})
+            underruns = cold("---u---", {"u": 9})
+            latency = cold("l------", {"l": 0.3})
+            ticks_ = cold("-t-t-t-")
+            out = buffer_decisions(
+                metrics, latency, ticks_, policy=policy(override=4), underruns=underruns
+            )
+            sizes_ = out.pipe(ops.map(lambda d: d.input_size))
+            assert start(sizes_) == exp("-a-a-a-", {"a": 4})
+
+    def test_start_up_holds_the_default_through_the_pipeline(self) -> None:
+        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
+            metrics = cold("m------", {"m": CALM})
+            latency = cold("l-l-l--", {"l": 0.4})
+            ticks_ = cold("-t-t---")
+            out = buffer_decisions(metrics, latency, ticks_, policy=policy())
+            sizes_ = out.pipe(ops.map(lambda d: d.input_size))
+            assert start(sizes_) == exp("-a-a---", {"a": 6})
+
+
+def test_the_manager_and_the_pure_function_decide_alike() -> None:
+    """The live manager's first size is the policy's initial size (the simulator starts
+    there too), and the settings build the same parameters."""
+    settings_ = load_settings(policy="quality", quality_memory="30s")
+    p = QualityPolicy.from_settings(settings_)
+    assert p.params.memory == timedelta(seconds=30)
+    from reactivex.testing import TestScheduler
+
+    manager = AdaptiveBufferManager(settings_, metrics=rx.never(), scheduler=TestScheduler())
+    seen: list[int] = []
+    manager.sizes.subscribe(lambda s: seen.append(s.input_size))
+    assert seen == [p.sizes(p.initial_state()).input_size] == [6]
+
+
+delay_batches = st.lists(
+    st.tuples(
+        st.lists(st.integers(0, 3_000_000_000), max_size=40),  # delays up to 3 s
+        st.floats(0, 100),  # cpu
+        st.floats(0, 100),  # memory
+        st.integers(0, 5),  # underruns
+        st.booleans(),  # metrics stale
+    ),
+    max_size=60,
+)
+
+
+@given(
+    limits=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)), raw=delay_batches
+)
+@settings(max_examples=60, deadline=None)
+def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
+    limits: tuple[int, int, int], raw: list[tuple[list[int], float, float, int, bool]]
+) -> None:
+    low = limits[0]
+    default = low + limits[1]
+    high = default + limits[2]
+    frame_limits = FrameLimits(min_size=low, max_size=high, default_size=default)
+
+    def decisions() -> list[BufferDecision]:
+        p = policy(limits=frame_limits)
+        state, summary = p.initial_state(), p.initial_latency()
+        out = []
+        for tick, (delays, cpu, memory, underruns, stale) in enumerate(raw):
+            now = at(0.5 * (tick + 1))
+            summary = p.update_latency_batch(summary, delays)
+            if underruns:
+                summary = p.update_underruns(summary, underruns)
+            sampled = at(0) if stale else now
+            state, decision = p.decide(state, SystemMetrics(cpu, memory, sampled), summary, now)
+            out.append(decision)
+        return out
+
+    first, again = decisions(), decisions()
+    assert [tuple(d) for d in first] == [tuple(d) for d in again]
+    for decision in first:
+        assert low <= decision.input_size == decision.output_size <= high
+        assert decision.reason
