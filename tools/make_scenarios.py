@@ -21,7 +21,8 @@ so the held-out set is new draws of the same processes, never seen while tuning)
 - ``bufferbloat``: queueing delay that ramps up over seconds and collapses (saw-tooth);
 - ``capacity``: a fluid queue on a link whose capacity wanders slowly (random walk) under
   cross traffic;
-- ``mixed``: one of the arrival logs plus CPU spikes and a silent monitor.
+- ``mixed``: one of the arrival logs plus CPU spikes and a silent monitor;
+- ``startup``: a start-up stall of 0.1 to 0.8 s (device open), then calm and jitter.
 
 Frames are 20 ms; arrival logs keep frames in order (none overtakes another).
 """
@@ -122,6 +123,21 @@ def stale(rng: random.Random) -> tuple[str, list[str]]:
         phases.append(_phase("calm, monitor silent", rng.uniform(3, 10), metrics=False))
         phases.append(_phase("calm", rng.uniform(15, 30)))
     return "busy spells while the monitor stops reporting (stale metrics)", phases
+
+
+def startup(rng: random.Random) -> tuple[str, list[str]]:
+    stall = rng.uniform(100, 800)
+    phases = [
+        _phase("start", rng.uniform(20, 40), jitter=_ms(rng.uniform(2, 10))),
+        _phase(
+            "jitter",
+            rng.uniform(20, 60),
+            jitter=_ms(rng.uniform(5, 20)),
+            burst_rate=round(rng.uniform(0, 1), 3),
+            burst_length=_ms(rng.uniform(50, 150)),
+        ),
+    ]
+    return f"a {stall:.0f} ms start-up stall (device open), then calm and jitter", phases
 
 
 def delay_steps(rng: random.Random) -> tuple[str, list[str]]:
@@ -307,7 +323,7 @@ def write_sets(out: Path, seed: int) -> list[Path]:
     """Write both sets under ``out``; returns the files written."""
     written: list[Path] = []
     master = random.Random(seed)
-    for family in [*PHASED, *LOGGED, "mixed"]:
+    for family in [*PHASED, *LOGGED, "mixed", "startup"]:
         for set_name, count in (("dev", DEV), ("heldout", HELDOUT)):
             folder = out / set_name
             folder.mkdir(parents=True, exist_ok=True)
@@ -315,7 +331,11 @@ def write_sets(out: Path, seed: int) -> list[Path]:
                 rng = random.Random(master.getrandbits(32))
                 name = f"{family}-{i}"
                 head = HEADER.format(seed=seed, family=family)
-                if family in PHASED:
+                if family == "startup":
+                    description, phases = startup(rng)
+                    stall = description.split()[1]
+                    text = head + _toml(name, description, phases, startup_delay=f"{stall}ms")
+                elif family in PHASED:
                     description, phases = PHASED[family](rng)
                     text = head + _toml(name, description, phases)
                 else:
