@@ -253,12 +253,13 @@ class QualityPolicy(FramePolicy):
             if size > before:
                 grew_at, grew_in = now, condition
             # The session's figures, as the E-model will weigh them: this tick's frames at
-            # this size, its underruns and the frames this change makes audible.
-            frames = self._tick_frames
+            # this size, its underruns and the frames this change makes audible (not in
+            # the start-up grace: start-up xruns come before the call is heard).
+            frames = self._tick_frames if not in_grace else 0.0
             session = min(self._session, state.session_frames + frames)
-            share = frames / session
+            share = frames / session if session else 0.0
             delay_ms = size * self._frame_ms + self._device_ms
-            loss = 100.0 * (fresh_underruns + abs(size - before)) / frames
+            loss = 100.0 * (fresh_underruns + abs(size - before)) / max(frames, 1.0)
             new_state = QualityState(
                 size,
                 state.changes + (size != before),
