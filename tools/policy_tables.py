@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 RECOMMENDED = "quality"
+FRAME_S = 0.02  # the scenarios' frame duration (frames to minutes)
 ORDER = ("quality", "feedback", "neteq", "roc", "oboe", "pulseaudio", "jetkvm", "fixed")
 
 
@@ -27,7 +28,14 @@ def render(title: str, files: list[Path]) -> str:
         seeds = data.get("seeds", seeds)
         scenarios.update(data["scenarios"])
     policies = [p for p in ORDER if any(p in s for s in scenarios.values())]
-    head = ["scenario", *policies, "best-fixed", "quality - best other", "quality - best-fixed"]
+    head = [
+        "scenario",
+        *policies,
+        "best-fixed",
+        "quality - best other",
+        "quality - best-fixed",
+        "quality changes (flaps) /min",
+    ]
     lines = [
         f"{title} (MOS, mean over seeds {', '.join(map(str, seeds))}; R in brackets for "
         "quality and best-fixed)",
@@ -37,6 +45,7 @@ def render(title: str, files: list[Path]) -> str:
     ]
     wins = beats_fixed = 0
     margins: list[float] = []
+    flap_rates: list[float] = []
     for name in sorted(scenarios):
         rows = scenarios[name]
         mos = {p: rows[p]["mos"] for p in policies if p in rows}
@@ -57,13 +66,19 @@ def render(title: str, files: list[Path]) -> str:
         cells.append(f"**{fixed_text}**" if fixed["mos"] >= max(best, ours) else fixed_text)
         cells.append(f"{ours - others:+.3f}")
         cells.append(f"{ours - fixed['mos']:+.3f}")
+        q = rows[RECOMMENDED]
+        minutes = (q["played"] + q["late"] + q["dropped"] + q["lost"]) * FRAME_S / 60
+        per_minute = (q["size_changes"] / minutes, q["flaps"] / minutes) if minutes else (0, 0)
+        flap_rates.append(per_minute[1])
+        cells.append(f"{per_minute[0]:.1f} ({per_minute[1]:.2f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     n = len(scenarios)
     mean_margin = sum(margins) / n if n else 0.0
     lines += [
         "",
         f"`quality` is best (best-fixed included) on {wins} of {n}, at or above best-fixed on "
-        f"{beats_fixed} of {n}; mean margin over the best of the rest {mean_margin:+.3f} MOS.",
+        f"{beats_fixed} of {n}; mean margin over the best of the rest {mean_margin:+.3f} MOS; "
+        f"flaps (a reversal within 5 s) at most {max(flap_rates, default=0):.2f} per minute.",
     ]
     return "\n".join(lines)
 

@@ -20,17 +20,19 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    headroom goes as soon as the load does. A condition met for the first time starts from
    the current histogram scaled down to :data:`NEW_CONDITION_WEIGHT`, so its own delays
    soon dominate.
-3. **Score.** For every size ``B`` in ``[min, max]``, a linear estimate of the E-model's
-   R: ``93.2 - a x (B x frame + quality_device_delay) - c x late%(B)``, where ``a`` is the
-   delay impairment's slope (0.024 per ms, 0.134 past G.107's 177.3 ms knee, blended over
-   :data:`KNEE_BLEND_MS` either side) at the session's mean delay so far, and ``c`` the
-   loss impairment's slope (G.107 ``Ie_eff`` with ``Ie = 0``, ``Bpl = 25.1``, burst ratio
-   :data:`BURST_RATIO`) at the session's loss so far. A change of ``k`` frames costs ``k``
-   audible events (a stretched slot per frame grown, a dropped frame per frame shrunk),
-   spread over the ``quality_memory`` horizon: ``c x 100 x k / horizon frames``.
+3. **Score.** For every size ``B`` in ``[min, max]``, the E-model's R (G.107, the
+   formulas of :mod:`adaptive_stream.simulation.emodel`) of the session if the next
+   ``quality_memory`` were played at ``B``: the session's mean mouth-to-ear delay and loss
+   so far (over the last :data:`SESSION`, the start-up grace left out), blended with
+   ``B x frame + quality_device_delay`` of delay and the late share of ``B`` (plus the
+   ``|B - size|`` audible events of getting there: a stretched slot per frame grown, a
+   dropped frame per frame shrunk) for the frames ahead; burst ratio :data:`BURST_RATIO`.
+   Scoring the session rather than the window is what the run's R rewards: a frame of
+   delay costs 0.024 R per ms while the session's delay is below G.107's 177.3 ms knee and
+   0.134 past it, and the loss impairment flattens as loss grows.
 4. **Decide.** Go straight to the size with the best score (ties keep the current size).
-   The change cost is the hysteresis: a size must beat the current one by more than the
-   events of getting there. Besides, no shrink within :data:`REVERSAL_GUARD` of a growth
+   The events of a change are the hysteresis: a size must beat the current one by more than
+   the cost of getting there. Besides, no shrink within :data:`REVERSAL_GUARD` of a growth
    unless the condition changed since (no grow-shrink flapping on one burst).
 
 Before that, in order: ``buffer_size_override`` pins both sizes at once, and a size outside
@@ -78,8 +80,8 @@ __all__ = [
     "QualityState",
 ]
 
-#: Burst ratio assumed for the loss slope: late frames come in runs (a stall makes several
-#: frames late in a row), which keeps ``Ie_eff`` nearly linear in the loss.
+#: Burst ratio assumed in the score: late frames come in runs (a stall makes several frames
+#: late in a row); the median over the development scenarios' runs was 3.3.
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
@@ -344,6 +346,8 @@ class QualityPolicy(FramePolicy):
         slopes = (
             f"session {state.session_delay_ms:.0f} ms, {state.session_loss:.1f} % "
             f"over {past * self._frame_ms / 1e3:.0f} s"
+            if past
+            else "no session figures yet"
         )
 
         # 5. Guards: no shrink on stale metrics, none soon after growing in this condition.
