@@ -21,9 +21,15 @@ def test_render_a_single_seed_and_many() -> None:
     text = render(one)
     assert text.splitlines()[0].startswith("| scenario | policy")
     assert "| short    | oboe " in text and "| short    | best-fixed (" in text
-    assert text.endswith("Seed 2.\n")
+    assert "Seed 2.\n" in text
+    rows = one["scenarios"]["short"]
+    assert text.endswith(
+        "Highest R among the live policies (and the bar, best-fixed in hindsight):\n"
+        f"- short: oboe, R {rows['oboe']['r_factor']:.1f}; "
+        f"best-fixed {rows['best-fixed']['r_factor']:.1f}\n"
+    )
     many = json.loads(comparison_json(compare_runs([SHORT], ["oboe"], seeds=[1, 2])))
-    assert render(many).endswith("Means over seeds 1, 2.\n")
+    assert "Means over seeds 1, 2.\n" in render(many)
     with pytest.raises(ValueError, match="no scenarios"):
         render({"seed": 1})
 

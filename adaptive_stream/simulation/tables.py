@@ -5,7 +5,8 @@
 
 replaces what lies between ``<!-- table:seeds:begin -->`` and ``<!-- table:seeds:end -->``
 in ``docs/policies.md`` with the table of ``results.json`` (the figures' means, R and MOS,
-``best-fixed`` with its size) and a line naming the seeds. The file is rewritten whole
+``best-fixed`` with its size), a line naming the seeds, and per scenario the live policy
+with the highest R against ``best-fixed``. The file is rewritten whole
 (a temporary file renamed over it) or left as it was; errors are one line, exit code 2.
 """
 
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from adaptive_stream.simulation.report import scenarios_table
+from adaptive_stream.simulation.runs import BEST_FIXED
 
-__all__ = ["main", "render", "replace_between_markers"]
+__all__ = ["main", "render", "replace_between_markers", "verdicts"]
 
 
 def render(document: Mapping[str, Any]) -> str:
@@ -35,7 +37,21 @@ def render(document: Mapping[str, Any]) -> str:
         seed = document.get("seed")
         shown = ", ".join(f"{k} {v}" for k, v in seed.items()) if isinstance(seed, dict) else seed
         note = f"Seed {shown}."
-    return f"{scenarios_table(scenarios)}\n\n{note}\n"
+    return f"{scenarios_table(scenarios)}\n\n{note}\n\n{verdicts(scenarios)}\n"
+
+
+def verdicts(scenarios: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """One line per scenario: the live policy with the highest R, and ``best-fixed``."""
+    lines = ["Highest R among the live policies (and the bar, best-fixed in hindsight):"]
+    for scenario, rows in scenarios.items():
+        live = {name: f["r_factor"] for name, f in rows.items() if name != BEST_FIXED}
+        if not live:
+            continue
+        best = max(live, key=lambda name: live[name])
+        bar = rows.get(BEST_FIXED)
+        against = f"; best-fixed {bar['r_factor']:.1f}" if bar is not None else ""
+        lines.append(f"- {scenario}: {best}, R {live[best]:.1f}{against}")
+    return "\n".join(lines)
 
 
 def replace_between_markers(text: str, marker: str, block: str) -> str:
