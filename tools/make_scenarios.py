@@ -307,14 +307,18 @@ LOGGED: dict[str, Callable[[random.Random], tuple[str, list[float | None]]]] = {
 DEV, HELDOUT = 3, 2
 
 
+#: Lengths (s) of the mixed family's calm, busy and silent phases (the rest is calm).
+MIXED_SPANS = ((10, 30), (10, 25), (3, 8))
+
+
 def _mixed_phases(rng: random.Random, seconds: float) -> list[str]:
     """Calm, busy, busy with a silent monitor, calm: as long as the recording in all."""
-    calm, busy, silent = rng.uniform(10, 30), rng.uniform(10, 25), rng.uniform(3, 8)
+    calm, busy, silent = (round(rng.uniform(low, high), 2) for low, high in MIXED_SPANS)
     rest = round(seconds - calm - busy - silent, 2)
     return [
-        _phase("calm", round(calm, 2), cpu_percent=20),
-        _phase("busy", round(busy, 2), cpu_percent=rng.randint(80, 98)),
-        _phase("busy, silent", round(silent, 2), cpu_percent=90, metrics=False),
+        _phase("calm", calm, cpu_percent=20),
+        _phase("busy", busy, cpu_percent=rng.randint(80, 98)),
+        _phase("busy, silent", silent, cpu_percent=90, metrics=False),
         _phase("calm", rest, cpu_percent=20),
     ]
 
