@@ -1,6 +1,7 @@
 """Per-tick cost of the frame-counting policies' decision (and of folding a tick's delays).
 
     python benchmarks/policy_tick.py [--ticks 2000] [--repeat 5] [--json]
+    python benchmarks/policy_tick.py --update docs/policies.md --marker policy-tick
 
 Each policy decides ``--ticks`` ticks of 500 ms, each after folding 25 arrival delays (one
 tick of 20 ms frames: log-normal around 20 ms with a stall now and then) and with CPU load
@@ -17,6 +18,7 @@ import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from adaptive_stream import AdaptiveBufferSettings, SystemMetrics
@@ -70,6 +72,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--policies", default="quality,feedback,neteq,roc")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--update", type=Path, help="write the table into this Markdown file")
+    parser.add_argument("--marker", default="policy-tick", help="<!-- table:NAME:begin -->")
     args = parser.parse_args()
     feed = inputs(args.ticks)
     results = {}
@@ -85,14 +89,25 @@ def main() -> None:
     if args.json:
         print(json.dumps({"ticks": args.ticks, "repeat": args.repeat, "policies": results}))
         return
-    print(f"{args.ticks} ticks, best of {args.repeat}")
-    print("| policy | decide us/tick | decide + fold us/tick | % of a core at 500 ms |")
-    print("|---|---:|---:|---:|")
+    lines = [
+        f"{args.ticks} ticks, best of {args.repeat}",
+        "",
+        "| policy | decide us/tick | decide + fold us/tick | % of a core at 500 ms |",
+        "|---|---:|---:|---:|",
+    ]
     for name, r in results.items():
-        print(
+        lines.append(
             f"| {name} | {r['decide_us_per_tick']} | {r['decide_and_fold_us_per_tick']} "
             f"| {r['core_percent_at_500ms']} |"
         )
+    table = "\n".join(lines)
+    if args.update is None:
+        print(table)
+        return
+    from adaptive_stream.simulation.tables import replace_between_markers
+
+    text = args.update.read_text(encoding="utf-8")
+    args.update.write_text(replace_between_markers(text, args.marker, table), encoding="utf-8")
 
 
 if __name__ == "__main__":

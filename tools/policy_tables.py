@@ -1,19 +1,26 @@
 """Render the policy comparison tables of docs/policies.md from ``compare --format json``.
 
     python tools/policy_tables.py TITLE JSON [JSON ...] > table.md
+    python tools/policy_tables.py --update docs/policies.md --marker NAME TITLE JSON [...]
 
 Each JSON file is the output of ``adaptive-stream compare ... --format json`` (one or more
 scenarios; every figure the mean over its seeds). Prints one Markdown table: a row per
 scenario, MOS per policy (``best-fixed`` included), the best live policy, and the
 recommended policy's (``quality``) margin over the best of the others and over
-``best-fixed``; then a line counting where ``quality`` is best.
+``best-fixed``; then a line counting where ``quality`` is best. With ``--update FILE
+--marker NAME``, the table replaces what lies between ``<!-- table:NAME:begin -->`` and
+``<!-- table:NAME:end -->`` in FILE instead; ``--merge OUT`` also writes the documents as
+one (for ``python -m adaptive_stream.simulation.tables``, which renders every figure).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
+from typing import Any
+
+from adaptive_stream.simulation.tables import replace_between_markers
 
 RECOMMENDED = "quality"
 FRAME_S = 0.02  # the scenarios' frame duration (frames to minutes)
@@ -56,14 +63,15 @@ def render(title: str, files: list[Path]) -> str:
         wins += ours >= best
         beats_fixed += ours >= fixed["mos"]
         margins.append(ours - best)
+        top = max(best, ours)
         cells = []
         for p in policies:
             text = f"{mos[p]:.3f}"
             if p == RECOMMENDED:
                 text += f" ({rows[p]['r_factor']:.1f})"
-            cells.append(f"**{text}**" if mos[p] >= best else text)
+            cells.append(f"**{text}**" if mos[p] >= top else text)
         fixed_text = f"{fixed['mos']:.3f} ({fixed['r_factor']:.1f}, size {fixed.get('size', '?')})"
-        cells.append(f"**{fixed_text}**" if fixed["mos"] >= max(best, ours) else fixed_text)
+        cells.append(f"**{fixed_text}**" if fixed["mos"] >= top else fixed_text)
         cells.append(f"{ours - others:+.3f}")
         cells.append(f"{ours - fixed['mos']:+.3f}")
         q = rows[RECOMMENDED]
@@ -83,9 +91,32 @@ def render(title: str, files: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def merge(files: list[Path]) -> dict[str, Any]:
+    """One ``compare`` JSON document of several (their scenarios side by side)."""
+    merged: dict[str, Any] = {"seeds": [], "scenarios": {}}
+    for path in files:
+        data = json.loads(path.read_text())
+        merged["seeds"] = data.get("seeds", merged["seeds"])
+        merged["scenarios"].update(data["scenarios"])
+    return merged
+
+
 def main() -> None:
-    title, *paths = sys.argv[1:]
-    print(render(title, [Path(p) for p in paths]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--update", type=Path, help="a Markdown file with marker lines")
+    parser.add_argument("--marker", help="NAME in <!-- table:NAME:begin --> (with --update)")
+    parser.add_argument("--merge", type=Path, help="also write the documents merged here")
+    parser.add_argument("title")
+    parser.add_argument("json", nargs="+", type=Path)
+    args = parser.parse_args()
+    table = render(args.title, args.json)
+    if args.merge is not None:
+        args.merge.write_text(json.dumps(merge(args.json), indent=1) + "\n")
+    if args.update is not None:
+        text = args.update.read_text()
+        args.update.write_text(replace_between_markers(text, args.marker or "", table))
+    else:
+        print(table)
 
 
 if __name__ == "__main__":
