@@ -259,6 +259,55 @@ def test_the_manager_and_the_pure_function_decide_alike() -> None:
     assert seen == [p.sizes(p.initial_state()).input_size] == [6]
 
 
+def test_the_live_manager_decides_as_the_pure_function() -> None:
+    """The same arrival delays and metrics, through AdaptiveBufferManager on a TestScheduler
+    and through decide() by hand: the same sizes and reasons, tick for tick."""
+    from reactivex.subject import Subject
+    from reactivex.testing import TestScheduler
+
+    from adaptive_stream.pipeline import to_nanoseconds
+
+    settings_ = load_settings(policy="quality")
+    rng = random.Random(4)
+    batches = [
+        [
+            0.01
+            + (rng.expovariate(1 / 0.12) if rng.random() < (0.1 if 40 <= t < 80 else 0.01) else 0)
+            for _ in range(25)
+        ]
+        for t in range(120)
+    ]
+
+    def metrics_at(tick: int) -> SystemMetrics:
+        return BUSY if 40 <= tick < 80 else CALM
+
+    scheduler = TestScheduler()
+    metrics: Subject[SystemMetrics] = Subject()
+    manager = AdaptiveBufferManager(settings_, metrics=metrics, scheduler=scheduler)
+    live: list[BufferDecision] = []
+    manager.decisions.subscribe(live.append)
+    manager.start()
+    for tick, batch in enumerate(batches):
+        scheduler.advance_to(0.5 * tick + 0.25)
+        metrics.on_next(metrics_at(tick))
+        for delay in batch:
+            manager.update_latency(delay)
+    scheduler.advance_to(0.5 * len(batches) + 0.1)
+    manager.stop()
+
+    p = QualityPolicy.from_settings(settings_)
+    state, summary = p.initial_state(), p.initial_latency()
+    pure: list[BufferDecision] = []
+    for tick, batch in enumerate(batches):
+        summary = p.update_latency_batch(summary, [to_nanoseconds(d) or 0 for d in batch])
+        state, decision = p.decide(state, metrics_at(tick), summary, at(0.5 * (tick + 1)))
+        pure.append(decision)
+    assert [(d.time, d.input_size, d.reason) for d in live] == [
+        (d.time, d.input_size, d.reason) for d in pure
+    ]
+    assert len({d.input_size for d in live}) > 2  # it did adapt
+
+
 delay_batches = st.lists(
     st.tuples(
         st.lists(st.integers(0, 3_000_000_000), max_size=40),  # delays up to 3 s
