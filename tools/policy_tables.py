@@ -50,7 +50,7 @@ def render(title: str, files: list[Path]) -> str:
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
-    wins = beats_fixed = 0
+    wins = beats_fixed = best_live = 0
     margins: list[float] = []
     flap_rates: list[float] = []
     for name in sorted(scenarios):
@@ -61,6 +61,7 @@ def render(title: str, files: list[Path]) -> str:
         ours = mos[RECOMMENDED]
         best = max(others, fixed["mos"])
         wins += ours >= best
+        best_live += ours >= others
         beats_fixed += ours >= fixed["mos"]
         margins.append(ours - best)
         top = max(best, ours)
@@ -84,8 +85,8 @@ def render(title: str, files: list[Path]) -> str:
     mean_margin = sum(margins) / n if n else 0.0
     lines += [
         "",
-        f"`quality` is best (best-fixed included) on {wins} of {n}, at or above best-fixed on "
-        f"{beats_fixed} of {n}; mean margin over the best of the rest {mean_margin:+.3f} MOS; "
+        f"`quality` is best (best-fixed included) on {wins} of {n}, the best live policy on "
+        f"{best_live} of {n}, at or above best-fixed on {beats_fixed} of {n}; mean margin over the best of the rest {mean_margin:+.3f} MOS; "
         f"flaps (a reversal within 5 s) at most {max(flap_rates, default=0):.2f} per minute.",
     ]
     return "\n".join(lines)
