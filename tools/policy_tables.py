@@ -86,7 +86,8 @@ def render(title: str, files: list[Path]) -> str:
     lines += [
         "",
         f"`quality` is best (best-fixed included) on {wins} of {n}, the best live policy on "
-        f"{best_live} of {n}, at or above best-fixed on {beats_fixed} of {n}; mean margin over the best of the rest {mean_margin:+.3f} MOS; "
+        f"{best_live} of {n}, at or above best-fixed on {beats_fixed} of {n}; mean margin "
+        f"over the best of the others (best-fixed included) {mean_margin:+.3f} MOS; "
         f"flaps (a reversal within 5 s) at most {max(flap_rates, default=0):.2f} per minute.",
     ]
     return "\n".join(lines)
