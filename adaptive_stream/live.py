@@ -286,7 +286,7 @@ def run_live(
     if view.closed:  # the reader went away (`run | head`): nobody is left to read a summary
         _discard(out)
     else:
-        print(_summary(manager.stats(), view, ran, first), file=out, flush=True)
+        print(_summary(dict(manager.stats()), view, ran, first), file=out, flush=True)
     logger.complete()
     return EXIT_OK
 

@@ -15,7 +15,7 @@ import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import reactivex as rx
 from loguru import logger
@@ -51,10 +51,59 @@ STOP_TIMEOUT = timedelta(seconds=10)
 
 __all__ = [
     "AdaptiveBufferManager",
+    "ManagerStats",
     "get_adaptive_buffer_manager",
     "start_adaptive_buffering",
     "stop_adaptive_buffering",
 ]
+
+
+class ManagerStats(TypedDict):
+    """What :meth:`AdaptiveBufferManager.stats` returns: the original's ``GetStats`` keys
+    (SPEC step 8), then counters of our own."""
+
+    input_buffer_size: int
+    """Current input buffer size, in frames."""
+    output_buffer_size: int
+    """Current output buffer size, in frames."""
+    average_latency_ms: float
+    """The latency average the policy's summary holds, in milliseconds (0 before any)."""
+    system_cpu_percent: float
+    """CPU of the last decision, the original's fixed point: ``int64(x * 100) / 100``."""
+    system_memory_percent: float
+    """Memory of the last decision, the same fixed point."""
+    adaptation_count: int
+    """How many ticks adjusted the sizes (the last decision's count)."""
+    last_adaptation: datetime
+    """When the sizes were last adjusted (the manager's creation before any)."""
+    latency_samples: int
+    """Latency samples accepted."""
+    rejected_samples: int
+    """Latency samples rejected (NaN, infinite, negative, above ``latency_ceiling``, not a
+    number)."""
+    underruns: int
+    """Underruns reported, summed over the accepted reports."""
+    rejected_underruns: int
+    """Underrun reports rejected (not a whole number from 0 to 1,000,000)."""
+    metrics_samples: int
+    """Metrics samples accepted."""
+    rejected_metrics: int
+    """Metrics samples rejected (NaN, negative, memory over 100 %, CPU over 100 % x cores,
+    not a ``SystemMetrics``)."""
+    metrics_age_s: float | None
+    """Seconds since the last accepted metrics sample was taken; ``None`` before the first."""
+    metrics_stale: bool
+    """No metrics sample yet, or the last is older than ``stale_after``."""
+    source_errors: int
+    """A metrics source erred or completed, or a sampler raised."""
+    source_restarts: int
+    """Resubscriptions to a metrics source after it erred or completed."""
+    subscriber_errors: int
+    """Exceptions raised by subscribers of ``decisions`` or ``sizes`` (counted, not fatal)."""
+    policy: str
+    """The policy's name."""
+    running: bool
+    """Whether the ticker runs."""
 
 
 class AdaptiveBufferManager:
@@ -133,9 +182,9 @@ class AdaptiveBufferManager:
         # samples (ints, in ns) and underrun reports share one Subject and one scan, so both
         # are folded in the order their pushes took the lock.
         self._latency: Subject[int | UnderrunReport] = Subject()
-        self._summary: BehaviorSubject[Any] = BehaviorSubject(self.policy.initial_latency())
+        self._summary: BehaviorSubject[Any] = BehaviorSubject(self.policy.initial_summary())
         self._latency.pipe(
-            ops.scan(_input_fold(self.policy), self.policy.initial_latency())
+            ops.scan(_input_fold(self.policy), self.policy.initial_summary())
         ).subscribe(self._summary)
 
         default = self.policy.initial_state()
@@ -501,7 +550,7 @@ class AdaptiveBufferManager:
         """The latest decision, or ``None`` before the first."""
         return self._last
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> ManagerStats:
         """The original's ``GetStats`` keys (SPEC step 8), plus counters of our own.
 
         ``system_cpu_percent`` and ``system_memory_percent`` are the original's fixed-point
@@ -550,12 +599,14 @@ class AdaptiveBufferManager:
 
     # -- the tick ----------------------------------------------------------------------------
 
-    def _on_step(self, step: tuple[Any, BufferDecision]) -> None:
+    def _on_step(self, step: tuple[Any, BufferDecision | None]) -> None:
         state, decision = step
         with self._tick_lock:
             if not self._running:
                 return  # a tick that raced with stop(): publish nothing
             self._state = state
+            if decision is None:
+                return
             self._last = decision
             if decision.adjusted:
                 self._last_adaptation = decision.time

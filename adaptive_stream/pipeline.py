@@ -148,7 +148,7 @@ def latency_summary(
     ``update_underruns``, in arrival order. Invalid counts (see :func:`to_underrun_count`)
     and zeros re-emit the same summary.
     """
-    initial = policy.initial_latency()
+    initial = policy.initial_summary()
     update = policy.update_latency
     update_batch = policy.update_latency_batch
     update_underruns = underrun_fold(policy)
@@ -259,7 +259,7 @@ def policy_steps(
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
     underruns: Observable[int] | None = None,
-) -> Observable[tuple[Any, BufferDecision]]:
+) -> Observable[tuple[Any, BufferDecision | None]]:
     """One ``(policy state, decision)`` pair per tick that has metrics.
 
     Args:
@@ -287,18 +287,20 @@ def policy_steps(
     # scan never emits its seed, so the seed's decision slot is never read.
     seed: tuple[Any, Any] = (seed_state, None)
 
-    def factory(scheduler_: abc.SchedulerBase | None) -> Observable[tuple[Any, BufferDecision]]:
+    def factory(
+        scheduler_: abc.SchedulerBase | None,
+    ) -> Observable[tuple[Any, BufferDecision | None]]:
         # The clock that stamps decisions: resolved at subscription, as ops.timestamp does,
         # but read inside the fold rather than in an extra operator (one hop less per tick).
         clock = scheduler or scheduler_ or TimeoutScheduler.singleton()
 
         def fold(
-            acc: tuple[Any, BufferDecision], item: tuple[Any, tuple[SystemMetrics, Any]]
-        ) -> tuple[Any, BufferDecision]:
+            acc: tuple[Any, BufferDecision | None], item: tuple[Any, tuple[SystemMetrics, Any]]
+        ) -> tuple[Any, BufferDecision | None]:
             sample, latency = item[1]
             return decide(acc[0], sample, latency, clock.now)
 
-        steps: Observable[tuple[Any, BufferDecision]] = ticks.pipe(
+        steps: Observable[tuple[Any, BufferDecision | None]] = ticks.pipe(
             ops.with_latest_from(inputs), ops.scan(fold, seed)
         )
         return steps
@@ -329,12 +331,16 @@ def decisions_from_summary(
         scheduler=scheduler,
         validate_metrics=validate_metrics,
     )
-    decisions: Observable[BufferDecision] = steps.pipe(ops.map(_decision))
+    decisions: Observable[BufferDecision] = steps.pipe(ops.map(_decision), ops.filter(_is_decision))
     return decisions
 
 
 #: A step's decision (``step[1]``), taken in C: this runs once per tick.
 _decision = itemgetter(1)
+
+
+def _is_decision(decision: BufferDecision | None) -> bool:
+    return decision is not None
 
 
 def buffer_decisions(

@@ -40,10 +40,11 @@ class RecordingPolicy(JetKVMPolicy):
         return summary
 
     def decide(
-        self, state: Any, metrics: SystemMetrics, latency: Any, now: datetime
-    ) -> tuple[Any, BufferDecision]:
-        self.seen_metrics.append(metrics)
-        return super().decide(state, metrics, latency, now)
+        self, state: Any, metrics: SystemMetrics | None, summary: Any, now: datetime
+    ) -> tuple[Any, BufferDecision | None]:
+        if metrics is not None:
+            self.seen_metrics.append(metrics)
+        return super().decide(state, metrics, summary, now)
 
 
 def observable_manager(

@@ -115,7 +115,7 @@ def test_hard_limits_apply_at_once() -> None:
 
     observer = scheduler.start(create)
     assert [m.value.value for m in observer.messages] == [12]
-    _, decision = p.decide(FeedbackState(30), CALM, p.initial_latency(), at(1))
+    _, decision = p.decide(FeedbackState(30), CALM, p.initial_summary(), at(1))
     assert "(clamped from 30 to [3, 12])" in decision.reason
 
 

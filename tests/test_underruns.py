@@ -53,7 +53,7 @@ class TallyPolicy:
     def sizes(self, state: int) -> BufferSizes:
         return BufferSizes(state, state)
 
-    def initial_latency(self) -> Tally:
+    def initial_summary(self) -> Tally:
         return Tally(0, 0)
 
     def update_latency(self, summary: Tally, sample_ns: int) -> Tally:
@@ -67,10 +67,16 @@ class TallyPolicy:
     def update_underruns(self, summary: Tally, count: int) -> Tally:
         return Tally(summary.samples, summary.underruns + count)
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> TallyPolicy:
+        return cls()
+
     def decide(
-        self, state: int, metrics: SystemMetrics, latency: Tally, now: datetime
-    ) -> tuple[int, BufferDecision]:
-        size = 6 + latency.underruns
+        self, state: int, metrics: SystemMetrics | None, summary: Tally, now: datetime
+    ) -> tuple[int, BufferDecision | None]:
+        if metrics is None:
+            return state, None
+        size = 6 + summary.underruns
         decision = BufferDecision(
             now, size, size, size != state, 0.0, 0.0, 0.0, 0.0, 5.0, 10.0, 0, 0, size, size, "tally"
         )

@@ -160,8 +160,14 @@ class FeedbackPolicy(FramePolicy):
         return math.ceil(max(0.0, min(1.0, share)) * p.load_headroom)
 
     def decide(
-        self, state: FeedbackState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[FeedbackState, BufferDecision]:
+        self,
+        state: FeedbackState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[FeedbackState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         p = self.params
         limits = p.limits
         before = state.size
@@ -169,12 +175,12 @@ class FeedbackPolicy(FramePolicy):
         quiet_since = state.quiet_since or now
 
         # What came since the previous tick.
-        arrivals = latency.since(state.samples_seen)
+        arrivals = summary.since(state.samples_seen)
         peak = max(arrivals) if arrivals else None
         last_arrival = now if arrivals else state.last_arrival
         oldest = now - p.jitter_window
         peaks = tuple(item for item in state.peaks if item[0] > oldest)
-        fresh_underruns = latency.underruns - state.underruns_seen
+        fresh_underruns = summary.underruns - state.underruns_seen
         in_grace = now - started < p.startup_grace
         if peak is not None and not in_grace:  # start-up delays say nothing of later ones
             peaks = (*peaks, (now, peak))
@@ -198,8 +204,8 @@ class FeedbackPolicy(FramePolicy):
             new_state = FeedbackState(
                 size,
                 changes,
-                latency.underruns,
-                latency.samples,
+                summary.underruns,
+                summary.samples,
                 started,
                 quiet,
                 last_arrival,
@@ -216,7 +222,7 @@ class FeedbackPolicy(FramePolicy):
                 target=target,
                 changes=changes,
                 metrics=metrics,
-                summary=latency,
+                summary=summary,
                 explanation=why,
             )
             return new_state, decision
