@@ -15,6 +15,7 @@ from reactivex.scheduler import HistoricalScheduler
 from reactivex.subject import Subject
 
 from adaptive_stream import BufferDecision, SystemMetrics, buffer_decisions
+from adaptive_stream.inputs import InputChecks
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -32,8 +33,10 @@ def drive(policy: Any, events: Iterable[Event]) -> list[BufferDecision]:
     underruns: Subject[int] = Subject()
     ticks: Subject[int] = Subject()
     out: list[BufferDecision] = []
+    # The machine the samples describe has 4 cores (CPU up to 400 %), whatever runs the test.
+    checks = InputChecks(cpu_cores=4, clock=lambda: clock.now)
     buffer_decisions(
-        metrics, latency, ticks, policy=policy, scheduler=clock, underruns=underruns
+        metrics, latency, ticks, policy=policy, scheduler=clock, underruns=underruns, checks=checks
     ).subscribe(out.append)
     subjects = {"metrics": metrics, "latency": latency, "underruns": underruns, "tick": ticks}
     for seconds, kind, value in events:

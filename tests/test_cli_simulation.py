@@ -114,10 +114,6 @@ def test_a_bad_scenario_file_is_one_line_and_exit_2(
         (["compare", "--policies", ","], "--policies: no policy named"),
         (["compare", "--policy", "feedback"], "compare: name the policies with --policies"),
         (["simulate", "--scenario", "steady", "--policy", "magic"], "invalid settings: policy"),
-        (
-            ["compare", "--scenario", "steady", "--buffer-size-override", "8"],
-            "only the feedback policy honours it",
-        ),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(

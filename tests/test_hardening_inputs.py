@@ -15,7 +15,7 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from adaptive_stream import AdaptiveBufferManager, AdaptiveBufferSettings, SystemMetrics
-from adaptive_stream.model import BufferDecision
+from adaptive_stream.model import EPOCH, BufferDecision
 from adaptive_stream.policies import JetKVMPolicy
 
 CALM = SystemMetrics(5.0, 10.0)
@@ -164,7 +164,8 @@ BAD_METRICS: list[Any] = [
     SystemMetrics(5.0, 100.000001),
     SystemMetrics(100.0 * CORES + 0.01, 10.0),
     SystemMetrics("5", None),  # type: ignore[arg-type]
-    None,
+    SystemMetrics(5.0, 10.0, datetime(2000, 1, 1)),  # naive: no time zone to compare by
+    SystemMetrics(5.0, 10.0, "now"),  # type: ignore[arg-type]
     "cpu 5",
     (5.0,),
 ]
@@ -187,7 +188,9 @@ def test_bad_metrics_are_rejected_counted_and_never_reach_the_policy() -> None:
         metrics.on_next(bad)
     scheduler.advance_to(2.0)
     assert [d.cpu_percent for d in decisions] == [100.0 * CORES] * 2
-    assert policy.seen_metrics == [edge, edge]
+    # The policy sees when the sample came (the manager's sources do not say when they sampled).
+    arrived = edge._replace(sampled_at=EPOCH + timedelta(seconds=1))
+    assert policy.seen_metrics == [arrived, arrived]
     stats = manager.stats()
     assert stats["rejected_metrics"] == 2 * len(BAD_METRICS)
     assert stats["metrics_samples"] == 1

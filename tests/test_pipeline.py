@@ -183,7 +183,7 @@ def test_to_nanoseconds(sample: Any, ns: int | None) -> None:
 
 traces = st.lists(
     st.one_of(
-        st.tuples(st.just("m"), st.floats(0, 400), st.floats(0, 100)),
+        st.tuples(st.just("m"), st.floats(0, 100), st.floats(0, 100)),  # any machine: <= 1 core
         st.tuples(st.just("l"), st.floats(0, 0.5), st.just(0.0)),
         st.tuples(st.just("t"), st.just(0.0), st.just(0.0)),
     ),

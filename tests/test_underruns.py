@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 import pytest
 import reactivex as rx
 from reactivex import operators as ops
-from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
@@ -27,11 +26,8 @@ from adaptive_stream import (
 )
 from adaptive_stream.pipeline import (
     MAX_UNDERRUNS_PER_REPORT,
-    latency_summary,
-    policy_steps,
     to_underrun_count,
 )
-from adaptive_stream.policies import JetKVMPolicy
 
 on_next = ReactiveTest.on_next
 CALM = SystemMetrics(5.0, 10.0)
@@ -83,15 +79,6 @@ class TallyPolicy:
         return size, decision
 
 
-class LegacyPolicy(JetKVMPolicy):
-    """A policy written before underruns were an input: no ``update_underruns`` at all."""
-
-    def __getattribute__(self, name: str) -> Any:
-        if name == "update_underruns":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
-
-
 def sizes(decisions: rx.Observable[BufferDecision]) -> rx.Observable[int]:
     return decisions.pipe(ops.map(lambda d: d.input_size))
 
@@ -132,44 +119,6 @@ class TestMarbles:
             fed = start(sizes(buffer_decisions(metrics, latency, ticks, underruns=underruns)))
         assert fed == plain
         assert [m.value.value for m in plain] == [10, 13, 15, 16]
-
-
-def test_policy_steps_folds_underruns_into_a_summary_made_elsewhere() -> None:
-    scheduler = TestScheduler()
-    policy = TallyPolicy()
-    metrics = scheduler.create_hot_observable(on_next(201, CALM))
-    latency = scheduler.create_hot_observable(on_next(202, 0.01), on_next(205, 0.02))
-    underruns = scheduler.create_hot_observable(on_next(203, 2), on_next(206, -4))
-    ticks = scheduler.create_hot_observable(*[on_next(200.5 + i, i) for i in range(8)])
-
-    def create() -> rx.Observable[tuple[int, int]]:
-        summary = latency_summary(latency, policy)
-        steps = policy_steps(metrics, summary, ticks, policy, underruns=underruns)
-        return steps.pipe(ops.map(lambda step: (step[0], step[1].time.second)))
-
-    observer = scheduler.start(create)
-    # Underruns at 203 count from the tick at 203.5 on; the bad -4 at 206 changes nothing.
-    assert [m.value.value for m in observer.messages] == [
-        (6, 21),
-        (6, 22),
-        (8, 23),
-        (8, 24),
-        (8, 25),
-        (8, 26),
-        (8, 27),
-    ]
-
-
-def test_a_policy_without_update_underruns_ignores_them() -> None:
-    metrics, ticks, underruns = Subject[SystemMetrics](), Subject[int](), Subject[int]()
-    seen: list[int] = []
-    buffer_decisions(
-        metrics, rx.never(), ticks, policy=LegacyPolicy(), underruns=underruns
-    ).subscribe(lambda d: seen.append(d.input_size))
-    metrics.on_next(CALM)
-    underruns.on_next(3)
-    ticks.on_next(0)
-    assert seen == [10]
 
 
 @pytest.mark.parametrize(

@@ -124,10 +124,18 @@ def __dir__() -> list[str]:
 
 
 def make_policy(settings: AdaptiveBufferSettings) -> AnyPolicy:
-    """The policy the settings name, configured from them."""
+    """The policy the settings name, configured from them; with ``buffer_size_override``
+    set, pinned there (:class:`~adaptive_stream.policies.override.PinnedPolicy`), whatever
+    the policy."""
     try:
         cls = POLICIES[settings.policy]
     except KeyError:
         known = ", ".join(sorted(POLICIES))
         raise ValueError(f"policy: unknown policy {settings.policy!r} (known: {known})") from None
-    return cls.from_settings(settings)
+    policy = cls.from_settings(settings)
+    size = settings.buffer_size_override
+    if size is None:
+        return policy
+    from adaptive_stream.policies.override import PinnedPolicy
+
+    return PinnedPolicy(policy, size)

@@ -3,8 +3,8 @@
 The original (``jetkvm``) shrinks the buffers under CPU load, exactly when underruns come,
 and never hears about an underrun. This policy closes the loop. Per tick, in this order:
 
-1. **Limits and override.** A size outside ``[min, max]`` is clamped at once; with
-   ``buffer_size_override`` set, both sizes are pinned there at once, whatever else is true.
+1. **Limits.** A size outside ``[min, max]`` is clamped at once. (``buffer_size_override``
+   pins the sizes of any policy: see :mod:`~adaptive_stream.policies.override`.)
 2. **Underruns** (the consumer found the buffer empty) reported since the previous tick grow
    the buffer at once: ``max(size + 1, ceil(size x underrun_growth))``, and at least what the
    jitter needs. Underruns in the first ``startup_grace`` after the first tick are start-up
@@ -69,7 +69,6 @@ class FeedbackParams(NamedTuple):
     jitter_window: timedelta = timedelta(seconds=10)
     jitter_quantile: float = 0.95
     stale_after: timedelta = timedelta(milliseconds=1500)
-    override: int | None = None
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> FeedbackParams:
@@ -84,7 +83,6 @@ class FeedbackParams(NamedTuple):
             jitter_window=settings.jitter_window,
             jitter_quantile=settings.jitter_quantile,
             stale_after=settings.metrics_stale_after,
-            override=settings.buffer_size_override,
         )
 
 
@@ -150,8 +148,7 @@ class FeedbackPolicy(FramePolicy):
 
     def initial_state(self) -> FeedbackState:
         p = self.params
-        size = p.override if p.override is not None else p.limits.default_size
-        return FeedbackState(p.limits.clamp(size))
+        return FeedbackState(p.limits.clamp(p.limits.default_size))
 
     def _load_frames(self, cpu: float) -> int:
         """``load_headroom`` scaled by CPU load: 0 up to ``cpu_low``, all from ``cpu_high``."""
@@ -227,11 +224,7 @@ class FeedbackPolicy(FramePolicy):
             )
             return new_state, decision
 
-        # 1. Hard limits and the manual override: at once.
-        if p.override is not None:
-            size = limits.clamp(p.override)
-            verb = "hold" if size == before else f"set {before} -> {size}"
-            return done(size, size, f"{verb}: override pinned at {size} frames", now)
+        # 1. Hard limits: at once.
         size = limits.clamp(before)
         clamped = f" (clamped from {before} to [{limits.min_size}, {limits.max_size}])"
         note = clamped if size != before else ""
