@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +15,6 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
 from adaptive_stream import AdaptiveBufferSettings, BufferDecision, SystemMetrics, buffer_decisions
-from adaptive_stream.pipeline import to_nanoseconds
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -159,26 +157,6 @@ def test_each_subscription_has_its_own_state() -> None:
     ticks.on_next(2)
     assert first == [10, 13, 15]
     assert second == [10]
-
-
-@pytest.mark.parametrize(
-    ("sample", "ns"),
-    [
-        (0.02, 20_000_000),
-        (0, 0),
-        (1, 1_000_000_000),
-        (timedelta(milliseconds=20, microseconds=1), 20_001_000),
-        (1.5e-9, 2),  # halves away from zero, as Go
-        (float("inf"), None),
-        (float("nan"), None),
-        (-1e-9, None),
-        (timedelta(microseconds=-1), None),
-        (True, None),
-        ("0.02", None),
-    ],
-)
-def test_to_nanoseconds(sample: Any, ns: int | None) -> None:
-    assert to_nanoseconds(sample) == ns
 
 
 traces = st.lists(
