@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TextIO
 
+from adaptive_stream.errors import EXIT_OK
+from adaptive_stream.errors import fail as _fail
 from adaptive_stream.model import BufferDecision
 
 __all__ = ["LiveView", "add_run_parser", "run_live"]
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 def _pid(text: str) -> int:
@@ -181,11 +180,6 @@ class LiveView:
             self.closed = True
             if self._on_closed is not None:
                 self._on_closed()
-
-
-def _fail(message: str) -> int:
-    print(f"adaptive-stream: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def run_live(

@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from adaptive_stream.errors import SettingsError
+from adaptive_stream.sinks.log import LEVELS
 
 __all__ = [
     "ENV_PREFIX",
@@ -41,8 +42,8 @@ __all__ = [
 
 ENV_PREFIX = "ADAPTIVE_STREAM_"
 
-#: loguru's levels, the values ``log_level`` accepts (case-insensitive).
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+#: loguru's levels, the values ``log_level`` accepts (case-insensitive): the logger sink's.
+LOG_LEVELS = LEVELS
 
 _DURATION = re.compile(
     r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$"
