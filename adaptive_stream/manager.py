@@ -124,7 +124,9 @@ class AdaptiveBufferManager:
             arrival time. Default: a psutil sampler of the current process.
         scheduler: where ticks run. Default: one ``EventLoopScheduler`` thread per start,
             ended by ``stop``. Pass a ``TestScheduler`` to run in virtual time.
-        policy: a policy object; by default the one the settings name (``make_policy``).
+        policy: a policy object; by default the one the settings name, built by
+            :func:`~adaptive_stream.policies.make_policy` (which applies
+            ``buffer_size_override``; a policy passed here is used as it is).
         cpu_cores: how many cores the metrics measure: samples with CPU above
             ``100 % x cpu_cores`` are rejected. Default: this machine's.
 
