@@ -495,7 +495,7 @@ class _TickerScheduler(EventLoopScheduler):
         exit_if_empty: bool = False,
     ) -> None:
         super().__init__(thread_factory=thread_factory, exit_if_empty=exit_if_empty)
-        self._guard = threading.Lock()
+        self._guard = threading.RLock()  # re-entrant: schedule_periodic schedules through it
         self._closed = False
 
     def schedule_absolute(
@@ -515,7 +515,7 @@ class _TickerScheduler(EventLoopScheduler):
         with self._guard:
             if self._closed:
                 return Disposable()
-        return super().schedule_periodic(period, action, state)
+            return super().schedule_periodic(period, action, state)
 
     def dispose(self) -> None:
         with self._guard:
