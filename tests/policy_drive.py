@@ -8,7 +8,7 @@ order, each after moving a ``HistoricalScheduler`` to its time, so the decisions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from reactivex.scheduler import HistoricalScheduler
@@ -16,8 +16,7 @@ from reactivex.subject import Subject
 
 from adaptive_stream import BufferDecision, SystemMetrics, buffer_decisions
 from adaptive_stream.inputs import InputChecks
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from adaptive_stream.model import EPOCH
 
 Event = tuple[float, str, Any]
 

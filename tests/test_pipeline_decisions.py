@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import reactivex as rx
@@ -15,13 +15,13 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
 from adaptive_stream import AdaptiveBufferSettings, BufferDecision, SystemMetrics, buffer_decisions
+from adaptive_stream.model import EPOCH
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
 
 CALM = SystemMetrics(5.0, 10.0)
 BUSY = SystemMetrics(95.0, 90.0)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sizes_of(decisions: rx.Observable[BufferDecision]) -> rx.Observable[int]:
