@@ -20,6 +20,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from adaptive_stream.errors import EXIT_OK, EXIT_USAGE
+from adaptive_stream.errors import fail as _fail
+
 if TYPE_CHECKING:
     from adaptive_stream.replay import ReplayResult
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -27,9 +30,6 @@ if TYPE_CHECKING:
 #: The settings' environment prefix (``settings.ENV_PREFIX``; kept here so that checking for
 #: it does not import pydantic).
 ENV_PREFIX = "ADAPTIVE_STREAM_"
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 SAMPLE_TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.trace.csv")
 
@@ -304,11 +304,6 @@ def _version() -> str:
     from adaptive_stream import __version__
 
     return f"adaptive-stream {__version__}"
-
-
-def _fail(message: str) -> int:
-    print(f"adaptive-stream: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _open_trace(path: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-__all__ = ["duration_ns", "format_float", "go_div", "go_round", "go_trunc"]
+__all__ = ["duration_ns", "format_float", "go_div", "go_round"]
 
 
 def go_round(x: float) -> int:
@@ -30,11 +30,6 @@ def go_round(x: float) -> int:
     if frac <= -0.5:
         return whole - 1
     return whole
-
-
-def go_trunc(x: float) -> int:
-    """``int64(x)`` for a float: truncation toward zero."""
-    return int(x)
 
 
 def go_div(a: int, b: int) -> int:

@@ -4,6 +4,12 @@ An exception raised in a plain RxPY subscriber travels back up into whoever push
 it stops the fan-out of a ``Subject`` half-way (later subscribers miss the value) and, on an
 ``EventLoopScheduler`` thread, it kills the thread for good. :func:`isolate` wraps each
 subscriber of an observable so that its exception stops at its own boundary.
+
+What a subscriber may stop: nothing. ``SystemExit`` and ``KeyboardInterrupt`` raised by a
+subscriber on any thread but the main one are counted and logged like any other exception
+(there they could only end the thread that pushed, never the process). On the main thread
+they go on up: there they are the process's own shutdown (``sys.exit``, Ctrl-C), which must
+keep working.
 """
 
 from __future__ import annotations
@@ -87,8 +93,9 @@ def isolate(source: Observable[_T], on_error: Callable[[BaseException], Any]) ->
     """``source`` as seen by subscribers that cannot hurt it or each other.
 
     Exceptions raised by a subscriber's ``on_next``, ``on_error`` or ``on_completed`` go to
-    ``on_error`` (a counter, a logger) instead of back into the source. The subscriber stays
-    subscribed: one bad value should not silence a metrics sink for good.
+    ``on_error`` (a counter, a logger) instead of back into the source, ``SystemExit`` and
+    ``KeyboardInterrupt`` too unless raised on the main thread (see the module's docstring).
+    The subscriber stays subscribed: one bad value should not silence a metrics sink for good.
     """
 
     def subscribe(
@@ -97,21 +104,31 @@ def isolate(source: Observable[_T], on_error: Callable[[BaseException], Any]) ->
         def on_next(value: _T) -> None:
             try:
                 observer.on_next(value)
-            except Exception as exc:  # a subscriber's bug must stay its own
-                on_error(exc)
+            except BaseException as exc:  # a subscriber's bug must stay its own
+                _contain(exc, on_error)
 
         def on_error_(error: Exception) -> None:
             try:
                 observer.on_error(error)
-            except Exception as exc:
-                on_error(exc)
+            except BaseException as exc:
+                _contain(exc, on_error)
 
         def on_completed() -> None:
             try:
                 observer.on_completed()
-            except Exception as exc:
-                on_error(exc)
+            except BaseException as exc:
+                _contain(exc, on_error)
 
         return source.subscribe(on_next, on_error_, on_completed, scheduler=scheduler)
 
     return Observable(subscribe)
+
+
+def _contain(error: BaseException, on_error: Callable[[BaseException], Any]) -> None:
+    """Hand ``error`` to ``on_error``; re-raise what is the process's own shutdown."""
+    if not isinstance(error, Exception) and (
+        not isinstance(error, SystemExit | KeyboardInterrupt)
+        or threading.current_thread() is threading.main_thread()
+    ):
+        raise error
+    on_error(error)

@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TextIO
 
+from adaptive_stream.errors import EXIT_OK
+from adaptive_stream.errors import fail as _fail
 from adaptive_stream.model import BufferDecision
 
 __all__ = ["LiveView", "add_run_parser", "run_live"]
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 def _pid(text: str) -> int:
@@ -183,11 +182,6 @@ class LiveView:
                 self._on_closed()
 
 
-def _fail(message: str) -> int:
-    print(f"adaptive-stream: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def run_live(
     args: argparse.Namespace,
     settings_from: Callable[[argparse.Namespace], Any],
@@ -286,7 +280,7 @@ def run_live(
     if view.closed:  # the reader went away (`run | head`): nobody is left to read a summary
         _discard(out)
     else:
-        print(_summary(manager.stats(), view, ran, first), file=out, flush=True)
+        print(_summary(dict(manager.stats()), view, ran, first), file=out, flush=True)
     logger.complete()
     return EXIT_OK
 

@@ -1,60 +1,111 @@
-"""The manager audio code uses: start/stop, latency in, buffer sizes out.
+"""The manager audio code uses: start/stop, latency and underruns in, buffer sizes out.
 
-It owns the Subjects and the ticker, and wires them with
-:func:`~adaptive_stream.pipeline.policy_steps`; the decision itself stays in the policy.
+It owns the Subjects and the ticker, and wires them with the pipeline
+(:func:`~adaptive_stream.pipeline.latency_summary`,
+:func:`~adaptive_stream.pipeline.policy_steps`) exactly as ``buffer_decisions`` and the
+simulator do: the inputs are checked there, and what a tick decides (stale or missing
+metrics included) is the policy's call.
 
 Threads: ``update_latency`` and ``report_underrun`` may be called from any thread (pushes are
 serialised by one lock, so latency samples and underrun reports are folded in one order);
 ticks, decisions and the ``decisions``/``sizes`` subscribers run on the manager's scheduler
 (one ``EventLoopScheduler`` thread by default, or whatever scheduler was injected).
+
+Subscribers may stop nothing: whatever a subscriber of ``decisions`` or ``sizes`` raises
+is counted and logged (see :mod:`adaptive_stream.isolation`), ``SystemExit`` and
+``KeyboardInterrupt`` included when raised off the main thread. The process stops the
+manager with ``stop()`` (``adaptive-stream run`` does on SIGINT and SIGTERM, which the main
+thread handles).
+
+A started manager that is dropped stops: its ticker holds it by a weak reference only, so
+once the manager is garbage-collected the ticker is disposed and its thread ends.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import threading
+import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypedDict
 
 import reactivex as rx
 from loguru import logger
 from reactivex import Observable, abc, typing
 from reactivex import operators as ops
-from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
-from reactivex.internal.exceptions import DisposedException
+from reactivex.disposable import Disposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import BehaviorSubject, Subject
 
-from adaptive_stream.gonum import duration_ns
+from adaptive_stream.inputs import InputChecks, UnderrunReport
 from adaptive_stream.isolation import ErrorCounter, isolate
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
-from adaptive_stream.pipeline import (
-    MAX_UNDERRUNS_PER_REPORT,
-    LatencySample,
-    UnderrunReport,
-    policy_steps,
-    to_nanoseconds,
-    to_underrun_count,
-    underrun_fold,
-)
-from adaptive_stream.policies import Policy, make_policy
+from adaptive_stream.pipeline import latency_summary, policy_steps
+from adaptive_stream.policies import AnyPolicy, make_policy
 from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
-from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
-
-#: The longest wait before resubscribing to a metrics source that failed again and again
-#: (the wait doubles from one adaptation interval up to this).
-MAX_RESTART_BACKOFF = timedelta(seconds=30)
+from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler, metrics_on_ticks
+from adaptive_stream.sources.resilient import SourceHealth, resubscribing
 
 #: How long ``stop()`` waits for a tick in flight before it gives up on it (and says so).
 STOP_TIMEOUT = timedelta(seconds=10)
 
 __all__ = [
+    "STOP_TIMEOUT",
     "AdaptiveBufferManager",
+    "ManagerStats",
     "get_adaptive_buffer_manager",
     "start_adaptive_buffering",
     "stop_adaptive_buffering",
 ]
+
+
+class ManagerStats(TypedDict):
+    """What :meth:`AdaptiveBufferManager.stats` returns: the original's ``GetStats`` keys
+    (SPEC step 8), then counters of our own."""
+
+    input_buffer_size: int
+    """Current input buffer size, in frames."""
+    output_buffer_size: int
+    """Current output buffer size, in frames."""
+    average_latency_ms: float
+    """The latency average the policy's summary holds, in milliseconds (0 before any)."""
+    system_cpu_percent: float
+    """CPU of the last decision, the original's fixed point: ``int64(x * 100) / 100``."""
+    system_memory_percent: float
+    """Memory of the last decision, the same fixed point."""
+    adaptation_count: int
+    """How many ticks adjusted the sizes (the last decision's count)."""
+    last_adaptation: datetime
+    """When the sizes were last adjusted (the manager's creation before any)."""
+    latency_samples: int
+    """Latency samples accepted."""
+    rejected_samples: int
+    """Latency samples rejected (NaN, infinite, negative, above ``latency_ceiling``, not a
+    number)."""
+    underruns: int
+    """Underruns reported, summed over the accepted reports."""
+    rejected_underruns: int
+    """Underrun reports rejected (not a whole number from 0 to 1,000,000)."""
+    metrics_samples: int
+    """Metrics samples accepted."""
+    rejected_metrics: int
+    """Metrics samples rejected (NaN, negative, memory over 100 %, CPU over 100 % x cores,
+    not a ``SystemMetrics``)."""
+    metrics_age_s: float | None
+    """Seconds since the last accepted metrics sample was taken; ``None`` before the first."""
+    metrics_stale: bool
+    """No metrics sample yet, or the last is older than ``stale_after``."""
+    source_errors: int
+    """A metrics source erred or completed, or a sampler raised."""
+    source_restarts: int
+    """Resubscriptions to a metrics source after it erred or completed."""
+    subscriber_errors: int
+    """Exceptions raised by subscribers of ``decisions`` or ``sizes`` (counted, not fatal)."""
+    policy: str
+    """The policy's name."""
+    running: bool
+    """Whether the ticker runs."""
 
 
 class AdaptiveBufferManager:
@@ -64,13 +115,20 @@ class AdaptiveBufferManager:
         settings: the settings (default: ``load_settings()``: JetKVM's values, overridden by
             any ``ADAPTIVE_STREAM_*`` environment variables; an invalid one raises
             :class:`~adaptive_stream.errors.SettingsError` naming it and its range).
-        metrics: an observable of :class:`SystemMetrics`, or a sampler (an object with a
-            ``sample()`` method, e.g. :class:`~adaptive_stream.sources.processes.ProcessSampler`)
-            that is then read on every tick, just before the decision, as the original did.
-            Default: a psutil sampler of the current process.
+        metrics: an observable of :class:`SystemMetrics` (``None``: nothing to measure
+            now; subscribed again with backoff after it errors or completes), or a sampler
+            (an object with a ``sample()`` method, e.g.
+            :class:`~adaptive_stream.sources.processes.ProcessSampler`) that is then read
+            on every tick, just before the decision, as the original did (``None`` from it:
+            nothing to measure). Samples without ``sampled_at`` are stamped with their
+            arrival time. Default: a psutil sampler of the current process.
         scheduler: where ticks run. Default: one ``EventLoopScheduler`` thread per start,
             ended by ``stop``. Pass a ``TestScheduler`` to run in virtual time.
-        policy: a policy object; by default the one the settings name.
+        policy: a policy object; by default the one the settings name, built by
+            :func:`~adaptive_stream.policies.make_policy` (which applies
+            ``buffer_size_override``; a policy passed here is used as it is).
+        cpu_cores: how many cores the metrics measure: samples with CPU above
+            ``100 % x cpu_cores`` are rejected. Default: this machine's.
 
     Example:
         >>> manager = AdaptiveBufferManager()
@@ -84,67 +142,50 @@ class AdaptiveBufferManager:
         *,
         metrics: Observable[SystemMetrics] | MetricsSampler | None = None,
         scheduler: abc.SchedulerBase | None = None,
-        policy: Policy[Any, Any] | None = None,
+        policy: AnyPolicy | None = None,
+        cpu_cores: int | None = None,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
-        self.policy: Policy[Any, Any] = policy if policy is not None else make_policy(self.settings)
+        self.policy: AnyPolicy = policy if policy is not None else make_policy(self.settings)
         self._metrics_source = metrics
         self._scheduler = scheduler
+        # Neither closes over self: the ticker must not keep the manager alive.
+        self._clock: Callable[[], datetime] = _clock_of(scheduler)
+        interval = self.settings.adaptation_interval
+        self._checks = InputChecks.from_settings(
+            self.settings, cpu_cores=cpu_cores, clock=self._clock
+        )
+        self._health = SourceHealth(interval, self._clock)
+        self._stale_after = self.settings.metrics_stale_after
 
         self._lifecycle = threading.RLock()  # start/stop
         self._tick_lock = threading.RLock()  # held while one tick is processed and published
-        self._push_lock = threading.Lock()  # serialises latency pushes (Subject.on_next is not)
+        self._push_lock = threading.Lock()  # serialises input pushes (Subject.on_next is not)
 
         self._subscriber_errors = ErrorCounter("the adaptive buffer manager")
         self._state: Any = self.policy.initial_state()
         self._last: BufferDecision | None = None
-        self._created = self._now()
-        self._last_adaptation: datetime = self._created
-        self._accepted = 0
-        self._rejected = 0
-        self._underruns = 0
-        self._rejected_underruns = 0
-        self._underrun_log = _RateLimited(self.settings.adaptation_interval)
-        self._ceiling_ns = duration_ns(self.settings.latency_ceiling)
-        self._latency_log = _RateLimited(self.settings.adaptation_interval)
-
-        # The metrics path: validation, staleness and the source's failures (per metrics
-        # sample or per tick, never per latency sample).
-        self._metrics_lock = threading.Lock()
-        self._cpu_ceiling = 100.0 * (os.cpu_count() or 1)
-        self._stale_after = self.settings.metrics_stale_after
-        self._metrics_time: datetime | None = None  # when the last valid sample arrived
-        self._metrics_present = True  # False after a sampler found nothing to measure
+        self._last_adaptation: datetime = self._clock()
         self._stale = False  # as last seen by a tick (for logging the transitions)
-        self._sampled_this_tick = False  # a sampler's sample was taken on the current tick
-        self._metrics_accepted = 0
-        self._metrics_rejected = 0
-        self._source_errors = 0
-        self._source_restarts = 0
-        self._metrics_log = _RateLimited(self.settings.adaptation_interval)
-        self._source_log = _RateLimited(self.settings.adaptation_interval)
         self._running = False
         self._subscription: abc.DisposableBase | None = None
-        self._own_scheduler: EventLoopScheduler | None = None
-        self._ticker_thread: threading.Thread | None = None
+        self._ticker: _Ticker | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
-        # The summary lives for the manager's lifetime, so samples pushed while it is stopped
-        # still count (as in the original, where UpdateLatency needs no running loop). Latency
-        # samples (ints, in ns) and underrun reports share one Subject and one scan, so both
-        # are folded in the order their pushes took the lock.
-        self._latency: Subject[int | UnderrunReport] = Subject()
-        self._summary: BehaviorSubject[Any] = BehaviorSubject(self.policy.initial_latency())
-        self._latency.pipe(
-            ops.scan(_input_fold(self.policy), self.policy.initial_latency())
-        ).subscribe(self._summary)
+        # The summary lives for the manager's lifetime, so inputs pushed while it is stopped
+        # still count (as in the original, where UpdateLatency needs no running loop).
+        # Latency samples and underrun reports share one Subject, so both are folded in the
+        # order their pushes took the lock.
+        self._inputs: Subject[Any] = Subject()
+        self._summary: BehaviorSubject[Any] = BehaviorSubject(self.policy.initial_summary())
+        latency_summary(self._inputs, self.policy, checks=self._checks).subscribe(self._summary)
 
-        default = self.policy.initial_state()
         self._decisions: Subject[BufferDecision] = Subject()
-        self._sizes: BehaviorSubject[BufferSizes] = BehaviorSubject(self.policy.sizes(default))
+        self._sizes: BehaviorSubject[BufferSizes] = BehaviorSubject(self.policy.sizes(self._state))
         self.decisions: Observable[BufferDecision] = isolate(
             self._decisions, self._subscriber_errors
         )
-        """Every decision, one per tick that had metrics (hot: no replay)."""
+        """Every decision (hot: no replay); a tick the policy decides nothing on has none."""
         self.sizes: Observable[BufferSizes] = isolate(self._sizes, self._subscriber_errors)
         """The current sizes: the latest is replayed to a new subscriber, then each change."""
 
@@ -152,22 +193,23 @@ class AdaptiveBufferManager:
 
     @property
     def running(self) -> bool:
-        """Whether the ticker runs."""
-        return self._running
+        """Whether the ticker runs: false after ``stop()``, after the pipeline failed, and
+        after the ticker thread died (a policy or sampler raising ``SystemExit`` on it)."""
+        ticker = self._ticker
+        return self._running and (ticker is None or not ticker.died)
 
     def start(self) -> None:
         """Start ticking at the adaptation interval. Calling it again while running is a no-op."""
         with self._lifecycle:
-            if self._running:
+            if self.running:
                 return
+            if self._running:  # the ticker died: clean up before starting again
+                self.stop()
+            ticker: _Ticker | None = None
             scheduler = self._scheduler
             if scheduler is None:
-                # exit_if_empty: a stop() from inside a tick disposes the scheduler on its own
-                # thread, whose loop then never gets the wake-up and would wait forever on an
-                # empty queue; with this it ends instead.
-                scheduler = self._own_scheduler = _TickerScheduler(
-                    thread_factory=self._make_ticker_thread, exit_if_empty=True
-                )
+                ticker = self._ticker = _Ticker()
+                scheduler = ticker.scheduler
             interval = self.settings.adaptation_interval
             # One shared ticker: a sampler subscribed to it first reads the metrics, then the
             # same tick decides, as the original's loop did.
@@ -175,27 +217,31 @@ class AdaptiveBufferManager:
             source = self._metrics_source
             if source is None:
                 source = self._metrics_source = ProcessSampler()  # the current process
-            metrics: Observable[SystemMetrics]
+            metrics: Observable[Any]
             if isinstance(source, Observable):
-                metrics = self._resilient(source, scheduler)
+                metrics = resubscribing(source, scheduler, interval=interval, health=self._health)
             else:
-                metrics = self._sampled(source, ticks)
-            # Ticks whose metrics are missing or stale decide nothing. The gate is subscribed
-            # after the metrics (with_latest_from subscribes its other sources first), so on
-            # a shared tick it sees the sample taken on that same tick.
-            fresh_ticks = ticks.pipe(ops.filter(self._tick_has_fresh_metrics))
+                on_error = partial(self._health.failed, "sampler raised")
+                metrics = metrics_on_ticks(source, ticks, on_error=on_error)
             steps = policy_steps(
                 metrics,
                 self._summary,
-                fresh_ticks,
+                ticks,
                 self.policy,
                 initial_state=self._state,
                 scheduler=scheduler,
+                checks=self._checks,
+                stamp_arrivals=True,
             )
             self._running = True
+            me = weakref.ref(self)
             self._subscription = steps.subscribe(
-                self._on_step, self._on_pipeline_error, scheduler=scheduler
+                partial(_on_step, me), partial(_on_pipeline_error, me), scheduler=scheduler
             )
+            if ticker is not None:
+                # Dropped while running: the ticker is disposed, so its thread ends.
+                self._finalizer = weakref.finalize(self, ticker.dispose, self._subscription)
+                self._finalizer.atexit = False
             logger.info(
                 "adaptive buffer manager started (policy {}, interval {})",
                 self.policy.name,
@@ -212,12 +258,13 @@ class AdaptiveBufferManager:
                 return
             self._running = False
             subscription, self._subscription = self._subscription, None
-            own, self._own_scheduler = self._own_scheduler, None
-            thread, self._ticker_thread = self._ticker_thread, None
-        if subscription is not None:
+            ticker, self._ticker = self._ticker, None
+            finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
+        thread = ticker.dispose(subscription) if ticker is not None else None
+        if ticker is None and subscription is not None:
             subscription.dispose()
-        if own is not None:
-            own.dispose()
         in_tick = thread is threading.current_thread()
         if thread is not None and not in_tick:
             thread.join(STOP_TIMEOUT.total_seconds())
@@ -244,245 +291,34 @@ class AdaptiveBufferManager:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _make_ticker_thread(self, target: Any) -> threading.Thread:
-        thread = threading.Thread(target=target, name="adaptive-stream-ticker", daemon=True)
-        self._ticker_thread = thread
-        return thread
-
     # -- inputs ------------------------------------------------------------------------------
 
-    def update_latency(self, sample: LatencySample) -> None:
-        """Report one measured latency: a ``timedelta`` or float seconds.
+    def update_latency(self, sample: Any) -> None:
+        """Report one measured latency: a ``timedelta``, or seconds as any real number
+        (``float``, ``int``, NumPy's ``float32``/``float64`` and integer scalars, ...).
 
         Safe from any thread, never raises: NaN, infinite, negative samples, samples above
-        ``latency_ceiling`` and anything that is not a latency are counted as rejected
-        (``stats()["rejected_samples"]``) and dropped, with at most one warning per
+        ``latency_ceiling``, booleans and anything that is not a latency are counted as
+        rejected (``stats()["rejected_samples"]``) and dropped, with at most one warning per
         adaptation interval (by the scheduler's clock).
         """
-        try:
-            ns = to_nanoseconds(sample)
-        except Exception:  # an object whose conversion raises: not a latency
-            ns = None
+        one = (sample,)  # one sample, even if it is a list: a batch is no latency
         with self._push_lock:
-            if ns is not None and ns <= self._ceiling_ns:
-                self._accepted += 1
-                self._latency.on_next(ns)
-                return
-            self._rejected += 1
-            report = self._latency_log.due(self._now())
-            total = self._rejected
-        if report is not None:
-            why = "above latency_ceiling" if ns is not None else "not a latency >= 0"
-            logger.warning(
-                "rejected latency sample {} ({}): {} rejected since the last report, {} in all",
-                _short(sample),
-                why,
-                report,
-                total,
-            )
+            self._inputs.on_next(one)
 
     def report_underrun(self, count: int = 1) -> None:
         """Report underruns: the audio consumer found the buffer empty ``count`` times since
         its last report (a frame was due and had not arrived).
 
         Safe from any thread, never raises. ``count`` must be a whole number from 0 to
-        :data:`~adaptive_stream.pipeline.MAX_UNDERRUNS_PER_REPORT` (0 changes nothing);
+        :data:`~adaptive_stream.inputs.MAX_UNDERRUNS_PER_REPORT` (0 changes nothing);
         anything else (negative, a float, a bool, ``None``, ...) is counted as rejected
         (``stats()["rejected_underruns"]``) and dropped, with at most one warning per
         adaptation interval. Accepted counts add up in ``stats()["underruns"]`` and reach the
         policy's summary (``jetkvm`` ignores them, as the firmware never heard of underruns).
         """
-        value = to_underrun_count(count)
         with self._push_lock:
-            if value is not None:
-                if value:
-                    self._underruns += value
-                    self._latency.on_next(UnderrunReport(value))
-                return
-            self._rejected_underruns += 1
-            report = self._underrun_log.due(self._now())
-            total = self._rejected_underruns
-        if report is not None:
-            logger.warning(
-                "rejected underrun report {} (not a whole number from 0 to {}): {} rejected "
-                "since the last report, {} in all",
-                _short(count),
-                MAX_UNDERRUNS_PER_REPORT,
-                report,
-                total,
-            )
-
-    # -- the metrics path --------------------------------------------------------------------
-
-    def _accept_metrics(self, sample: Any) -> SystemMetrics | None:
-        """``sample`` as plain floats if the policy may see it; otherwise count, log (rate
-        limited) and drop it."""
-        problem = self._metrics_problem(sample)
-        now = self._now()
-        with self._metrics_lock:
-            if problem is None:
-                self._metrics_accepted += 1
-                self._metrics_time = now
-                self._metrics_present = True
-                return SystemMetrics(float(sample.cpu_percent), float(sample.memory_percent))
-            self._metrics_rejected += 1
-            report = self._metrics_log.due(now)
-            total = self._metrics_rejected
-        if report is not None:
-            logger.warning(
-                "rejected metrics sample {} ({}): {} rejected since the last report, {} in all",
-                _short(sample),
-                problem,
-                report,
-                total,
-            )
-        return None
-
-    def _metrics_problem(self, sample: Any) -> str | None:
-        """What is wrong with a metrics sample, or ``None``."""
-        try:
-            cpu = float(sample.cpu_percent)
-            memory = float(sample.memory_percent)
-        except Exception:
-            return "not a SystemMetrics"
-        if not (math.isfinite(cpu) and math.isfinite(memory)):
-            return "not finite"
-        if cpu < 0.0 or memory < 0.0:
-            return "negative"
-        if memory > 100.0:
-            return "memory above 100 %"
-        if cpu > self._cpu_ceiling:
-            return f"cpu above 100 % x {self._cpu_ceiling / 100:g} cores"
-        return None
-
-    def _source_failed(self, what: str, error: BaseException | None) -> None:
-        with self._metrics_lock:
-            self._source_errors += 1
-            report = self._source_log.due(self._now())
-            total = self._source_errors
-        if report is not None:
-            detail = f" ({type(error).__name__}: {error})" if error is not None else ""
-            logger.warning(
-                "metrics source {}{}: {} failure(s) since the last report, {} in all",
-                what,
-                detail,
-                report,
-                total,
-            )
-
-    def _sampled(self, sampler: MetricsSampler, ticks: Observable[Any]) -> Observable[Any]:
-        """One sample per tick, read on the tick's thread before the decision, as the
-        original did. A tick where the sampler finds nothing to measure decides nothing
-        (SPEC step 2); a sampler that raises is counted and read again on the next tick."""
-
-        def take(_: Any) -> SystemMetrics | None:
-            try:
-                sample = sampler.sample()
-            except Exception as exc:
-                self._source_failed("sampler raised", exc)
-                return None
-            if sample is None:
-                with self._metrics_lock:
-                    self._metrics_present = False
-                return None
-            accepted = self._accept_metrics(sample)
-            # Taken on this very tick: fresh whatever the wall clock says by the time the
-            # gate runs (a busy machine can hold this thread off the GIL for milliseconds).
-            self._sampled_this_tick = accepted is not None
-            return accepted
-
-        return ticks.pipe(ops.map(take), ops.filter(_is_not_none))
-
-    def _resilient(
-        self, source: Observable[SystemMetrics], scheduler: abc.SchedulerBase
-    ) -> Observable[SystemMetrics]:
-        """``source``, validated, and subscribed again after it errors or completes: after
-        one adaptation interval, doubling on each failure without a sample in between, up
-        to :data:`MAX_RESTART_BACKOFF`. The decision stream never sees the failure."""
-        interval = self.settings.adaptation_interval
-        longest = max(MAX_RESTART_BACKOFF, interval)
-
-        def subscribe(
-            observer: abc.ObserverBase[SystemMetrics], _: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            lock = threading.Lock()
-            current = SerialDisposable()
-            timer = SerialDisposable()
-            state = {"stopped": False, "failures": 0}
-
-            def on_next(sample: SystemMetrics) -> None:
-                accepted = self._accept_metrics(sample)
-                if accepted is not None:
-                    state["failures"] = 0
-                    observer.on_next(accepted)
-
-            def failed(error: Exception | None) -> None:
-                self._source_failed("failed" if error is not None else "completed", error)
-                with lock:
-                    if state["stopped"]:
-                        return
-                    state["failures"] += 1
-                    delay = min(interval * 2 ** min(state["failures"] - 1, 30), longest)
-                try:
-                    timer.disposable = scheduler.schedule_relative(delay, resubscribe)
-                except Exception:  # the scheduler was disposed by a concurrent stop()
-                    return
-                logger.warning("metrics source: subscribing again in {:g} s", delay.total_seconds())
-
-            def on_error(error: Exception) -> None:
-                failed(error)
-
-            def on_completed() -> None:
-                failed(None)
-
-            def resubscribe(_: abc.SchedulerBase, __: Any = None) -> None:
-                with lock:
-                    if state["stopped"]:
-                        return
-                    self._source_restarts += 1
-                attach()
-
-            def attach() -> None:
-                try:
-                    current.disposable = source.subscribe(
-                        on_next, on_error, on_completed, scheduler=scheduler
-                    )
-                except Exception as exc:  # a source whose subscribe raises outright
-                    failed(exc)
-
-            def stop() -> None:
-                with lock:
-                    state["stopped"] = True
-
-            attach()
-            return CompositeDisposable(Disposable(stop), timer, current)
-
-        return Observable(subscribe)
-
-    def _tick_has_fresh_metrics(self, _: Any) -> bool:
-        """Whether this tick may decide: metrics present and not older than ``stale_after``.
-        Logs the transitions to and from staleness (once each)."""
-        now = self._now()
-        with self._metrics_lock:
-            last = self._metrics_time
-            present = self._metrics_present
-        if last is None:
-            return False  # no metrics yet: no decision, as in the original
-        age = now - last
-        stale = age > self._stale_after and not self._sampled_this_tick
-        self._sampled_this_tick = False
-        if stale != self._stale:
-            self._stale = stale
-            if stale:
-                logger.warning(
-                    "metrics are stale: the last sample is {:.3f} s old (stale_after {:.3f} s);"
-                    " ticks decide nothing until samples return",
-                    age.total_seconds(),
-                    self._stale_after.total_seconds(),
-                )
-            else:
-                logger.info("metrics are back; decisions resume")
-        return present and not stale
+            self._inputs.on_next(UnderrunReport(count))
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -501,61 +337,51 @@ class AdaptiveBufferManager:
         """The latest decision, or ``None`` before the first."""
         return self._last
 
-    def stats(self) -> dict[str, Any]:
-        """The original's ``GetStats`` keys (SPEC step 8), plus counters of our own.
-
-        ``system_cpu_percent`` and ``system_memory_percent`` are the original's fixed-point
-        figures: ``int64(x * 100) / 100``, i.e. truncated to hundredths.
-
-        Our own: ``latency_samples`` / ``rejected_samples`` (latency accepted / rejected),
-        ``underruns`` / ``rejected_underruns`` (underruns reported, summed over the accepted
-        reports / reports rejected),
-        ``metrics_samples`` / ``rejected_metrics`` (the same for metrics),
-        ``metrics_age_s`` (seconds since the last valid metrics sample, ``None`` before the
-        first), ``metrics_stale`` (no sample, or older than ``stale_after``: ticks decide
-        nothing), ``source_errors`` (a metrics source erred or completed, or a sampler
-        raised), ``source_restarts`` (resubscriptions), ``subscriber_errors``.
-        """
+    def stats(self) -> ManagerStats:
+        """The original's ``GetStats`` keys (SPEC step 8), plus counters of our own: see
+        :class:`ManagerStats`. Safe from any thread."""
         last = self._last
         sizes = self._sizes.value
         scale = self.settings.percentage_multiplier
         cpu = int(last.cpu_percent * 100) / scale if last else 0.0
         mem = int(last.memory_percent * 100) / scale if last else 0.0
-        summary = self._summary.value
-        with self._metrics_lock:
-            last_metrics = self._metrics_time
-        age = self._now() - last_metrics if last_metrics is not None else None
+        checks, health = self._checks, self._health
+        sampled = checks.last_sampled
+        age = self._clock() - sampled if sampled is not None else None
         return {
             "input_buffer_size": sizes.input_size,
             "output_buffer_size": sizes.output_size,
-            "average_latency_ms": _average_ns(summary) / 1e6,
+            "average_latency_ms": _average_ns(self._summary.value) / 1e6,
             "system_cpu_percent": cpu,
             "system_memory_percent": mem,
             "adaptation_count": last.adaptation_count if last else 0,
             "last_adaptation": self._last_adaptation,
-            "latency_samples": self._accepted,
-            "rejected_samples": self._rejected,
-            "underruns": self._underruns,
-            "rejected_underruns": self._rejected_underruns,
-            "metrics_samples": self._metrics_accepted,
-            "rejected_metrics": self._metrics_rejected,
+            "latency_samples": checks.latency_accepted,
+            "rejected_samples": checks.latency_rejected,
+            "underruns": checks.underruns,
+            "rejected_underruns": checks.underruns_rejected,
+            "metrics_samples": checks.metrics_accepted,
+            "rejected_metrics": checks.metrics_rejected,
             "metrics_age_s": age.total_seconds() if age is not None else None,
             "metrics_stale": age is None or age > self._stale_after,
-            "source_errors": self._source_errors,
-            "source_restarts": self._source_restarts,
+            "source_errors": health.errors,
+            "source_restarts": health.restarts,
             "subscriber_errors": self._subscriber_errors.count,
             "policy": self.policy.name,
-            "running": self._running,
+            "running": self.running,
         }
 
     # -- the tick ----------------------------------------------------------------------------
 
-    def _on_step(self, step: tuple[Any, BufferDecision]) -> None:
+    def _step(self, step: tuple[Any, BufferDecision | None]) -> None:
         state, decision = step
         with self._tick_lock:
             if not self._running:
                 return  # a tick that raced with stop(): publish nothing
             self._state = state
+            self._note_staleness()
+            if decision is None:
+                return
             self._last = decision
             if decision.adjusted:
                 self._last_adaptation = decision.time
@@ -565,81 +391,136 @@ class AdaptiveBufferManager:
             if sizes != self._sizes.value:
                 self._sizes.on_next(sizes)
 
-    def _on_pipeline_error(self, error: Exception) -> None:
+    def _note_staleness(self) -> None:
+        """Log the transitions to and from stale metrics (once each). What a tick with stale
+        metrics decides is the policy's call; this only tells the operator."""
+        last = self._checks.last_sampled
+        if last is None:
+            return
+        age = self._clock() - last
+        stale = age > self._stale_after
+        if stale == self._stale:
+            return
+        self._stale = stale
+        if stale:
+            logger.warning(
+                "metrics are stale: the last sample is {:.3f} s old (stale_after {:.3f} s); "
+                "policy {} decides on stale metrics by its own rule",
+                age.total_seconds(),
+                self._stale_after.total_seconds(),
+                self.policy.name,
+            )
+        else:
+            logger.info("metrics are fresh again")
+
+    def _failed(self, error: Exception) -> None:
         logger.opt(exception=error).error("the decision pipeline failed; ticking stopped")
         with self._lifecycle:
             self._running = False
 
-    def _now(self) -> datetime:
-        if self._scheduler is not None:
-            return self._scheduler.now
-        return datetime.now(UTC)
+
+def _on_step(manager: weakref.ref[AdaptiveBufferManager], step: Any) -> None:
+    target = manager()
+    if target is not None:
+        target._step(step)
+
+
+def _on_pipeline_error(manager: weakref.ref[AdaptiveBufferManager], error: Exception) -> None:
+    target = manager()
+    if target is not None:
+        target._failed(error)
+
+
+def _clock_of(scheduler: abc.SchedulerBase | None) -> Callable[[], datetime]:
+    """The manager's clock: the injected scheduler's, else the wall clock (UTC)."""
+    if scheduler is None:
+        return partial(datetime.now, UTC)
+
+    def now() -> datetime:
+        return scheduler.now
+
+    return now
+
+
+class _Ticker:
+    """The manager's own ticker: an ``EventLoopScheduler`` thread, and whether it died.
+
+    It holds no reference to the manager, so a manager that is dropped while running can
+    be collected (and its ticker disposed).
+    """
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.died = False
+        # exit_if_empty: a stop() from inside a tick disposes the scheduler on its own
+        # thread, whose loop then never gets the wake-up and would wait forever on an empty
+        # queue; with this it ends instead.
+        self.scheduler = _TickerScheduler(thread_factory=self._thread, exit_if_empty=True)
+
+    def _thread(self, target: Callable[[], None]) -> threading.Thread:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # the loop is gone: say so, and let running say so
+                self.died = True
+                logger.opt(exception=exc).error(
+                    "the adaptive buffer manager's ticker thread died ({}); ticking stopped",
+                    type(exc).__name__,
+                )
+
+        thread = threading.Thread(target=run, name="adaptive-stream-ticker", daemon=True)
+        self.thread = thread
+        return thread
+
+    def dispose(self, subscription: abc.DisposableBase | None) -> threading.Thread | None:
+        """Dispose the subscription and the scheduler; the thread, to join."""
+        if subscription is not None:
+            subscription.dispose()
+        self.scheduler.dispose()
+        return self.thread
 
 
 class _TickerScheduler(EventLoopScheduler):
-    """The manager's own ticker thread.
+    """An ``EventLoopScheduler`` that drops work scheduled after its disposal.
 
-    An ``EventLoopScheduler`` raises ``DisposedException`` when work is scheduled after its
-    disposal, and on its own thread that exception escapes the event loop. A periodic timer
-    reschedules itself *after* its action returns, so a ``stop()`` during a tick (from a
-    subscriber on the ticker thread, or from another thread at the wrong moment) made the
-    ticker thread die with a traceback. Work scheduled after disposal is dropped instead.
+    A periodic timer reschedules itself *after* its action returns, so a ``stop()`` during
+    a tick (from a subscriber on the ticker thread, or from another thread at the wrong
+    moment) would schedule on a disposed scheduler, which raises on the ticker thread and
+    ends it with a traceback.
     """
+
+    def __init__(
+        self,
+        thread_factory: typing.StartableFactory | None = None,
+        exit_if_empty: bool = False,
+    ) -> None:
+        super().__init__(thread_factory=thread_factory, exit_if_empty=exit_if_empty)
+        self._guard = threading.RLock()  # re-entrant: schedule_periodic schedules through it
+        self._closed = False
 
     def schedule_absolute(
         self, duetime: typing.AbsoluteTime, action: typing.ScheduledAction[Any], state: Any = None
     ) -> abc.DisposableBase:
-        try:
+        with self._guard:
+            if self._closed:
+                return Disposable()
             return super().schedule_absolute(duetime, action, state)
-        except DisposedException:
-            return Disposable()
 
+    def schedule_periodic(
+        self,
+        period: typing.RelativeTime,
+        action: typing.ScheduledPeriodicAction[Any],
+        state: Any = None,
+    ) -> abc.DisposableBase:
+        with self._guard:
+            if self._closed:
+                return Disposable()
+            return super().schedule_periodic(period, action, state)
 
-class _RateLimited:
-    """At most one report per ``interval`` of a clock (the scheduler's, so that virtual time
-    drives it in tests); counts the events in between. Not thread-safe: callers hold a lock."""
-
-    def __init__(self, interval: timedelta) -> None:
-        self.interval = interval
-        self._last: datetime | None = None
-        self._count = 0
-
-    def due(self, now: datetime) -> int | None:
-        """Record one event; when a report is due, the events since the last report (this
-        one included), else ``None``."""
-        self._count += 1
-        if self._last is not None and now - self._last < self.interval:
-            return None
-        self._last = now
-        count, self._count = self._count, 0
-        return count
-
-
-def _short(value: Any) -> str:
-    """A bounded repr for logs (a rejected value may be anything)."""
-    try:
-        text = repr(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_not_none(value: Any) -> bool:
-    return value is not None
-
-
-def _input_fold(policy: Policy[Any, Any]) -> Any:
-    """The manager's summary fold: latency samples (``int`` ns) through ``update_latency``,
-    underrun reports through ``update_underruns`` (ignored by a policy without it)."""
-    update_latency = policy.update_latency
-    update_underruns = underrun_fold(policy)
-
-    def fold(summary: Any, item: int | UnderrunReport) -> Any:
-        if type(item) is UnderrunReport:
-            return update_underruns(summary, item.underruns)
-        return update_latency(summary, item)  # type: ignore[arg-type]
-
-    return fold
+    def dispose(self) -> None:
+        with self._guard:
+            self._closed = True
+        super().dispose()
 
 
 def _average_ns(summary: Any) -> float:

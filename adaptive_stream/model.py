@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
-__all__ = ["BufferDecision", "BufferSizes", "SystemMetrics"]
+__all__ = ["EPOCH", "BufferDecision", "BufferSizes", "SystemMetrics"]
+
+#: Time zero of virtual time: replays and simulations start their clocks here.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SystemMetrics(NamedTuple):
@@ -42,8 +45,7 @@ class BufferSizes(NamedTuple):
 class BufferDecision(NamedTuple):
     """What one adaptation tick decided, and the figures it decided on (immutable).
 
-    A named tuple rather than a frozen dataclass: one is built per tick, and a tuple is
-    built about three times faster (measured: 0.6 against 1.6 us for these 15 fields).
+    A named tuple (immutable, cheap to build: one is built per tick).
 
     The factor fields are ``jetkvm``'s. Policies that count in whole frames (``feedback`` and
     the reference policies) set ``combined_factor`` to the direction of the change (+1 grow,

@@ -2,115 +2,68 @@
 
 ::
 
-    latency ───┬ scan(to ns, skip invalid, update_latency) ──────── seeded(0) ─┐
-    underruns ─┘      (merged; counts folded with update_underruns)            │
-    metrics ─ filter(valid) ──────────────────────────────── combine_latest ──┤
-    ticks ────────────────────────────────────────────────── with_latest_from ─ scan(decide)
-                                                                  └─▶ BufferDecision
+    latency ───┬ scan(check, to ns, update_latency / update_underruns) ─ seeded ─┐
+    underruns ─┘      (merged, folded in arrival order)                          │
+    metrics ─ check, stamp sampled_at ─ seeded(None) ────────── combine_latest ──┤
+    ticks ────────────────────────────────────────────────────── with_latest_from ─ scan(decide)
+                                                                     └─▶ BufferDecision
 
-The arithmetic lives in the policy (pure functions); this module only wires it, so every
-stream here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
+Every path into a policy (the manager, the simulator, any caller of
+:func:`buffer_decisions`) goes through these functions, so a policy sees the same inputs,
+checked once by :class:`~adaptive_stream.inputs.InputChecks`, however it is run. The
+arithmetic lives in the policy (pure functions); this module only wires it, so every stream
+here runs unchanged on a ``TestScheduler``, on a replayed trace, or live.
+
+Each tick hands the policy the latest valid metrics sample, however old (its
+``sampled_at`` says when it was taken), or ``None`` before the first sample and after the
+source said there is nothing to measure (it emitted ``None``); the policy decides what such
+a tick does, and may decide nothing.
 """
 
 from __future__ import annotations
 
-import operator
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import reactivex as rx
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import TimeoutScheduler
 
-from adaptive_stream.gonum import duration_ns, go_round
+from adaptive_stream.inputs import (
+    MAX_UNDERRUNS_PER_REPORT,
+    InputChecks,
+    LatencySample,
+    UnderrunReport,
+    to_nanoseconds,
+    to_underrun_count,
+)
 from adaptive_stream.model import BufferDecision, SystemMetrics
-from adaptive_stream.policies import Policy, make_policy
+from adaptive_stream.policies import make_policy
+from adaptive_stream.policies.base import Policy, StateT, SummaryT
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
 __all__ = [
     "MAX_UNDERRUNS_PER_REPORT",
+    "InputChecks",
     "LatencyItem",
     "LatencySample",
     "NanosecondSamples",
     "UnderrunReport",
     "buffer_decisions",
+    "checked_metrics",
     "decisions_from_summary",
     "latency_summary",
     "policy_steps",
     "to_nanoseconds",
     "to_underrun_count",
-    "underrun_fold",
 ]
 
 _T = TypeVar("_T")
-
-#: A latency sample: a ``timedelta``, or seconds as a float (or int).
-LatencySample: TypeAlias = timedelta | float | int
-
-_MAX_NS = 2**63 - 1  # Go's time.Duration is an int64
-
-#: The most underruns one report may carry: 50 frames a second for almost six hours. More
-#: in one report is a counter gone wrong (a wrap-around, a uninitialised field), not audio.
-MAX_UNDERRUNS_PER_REPORT = 1_000_000
-
-
-class UnderrunReport(NamedTuple):
-    """Underruns reported by the audio path, tagged so they can share one stream (and one
-    ``scan``) with the latency samples."""
-
-    underruns: int
-
-
-def to_underrun_count(count: Any) -> int | None:
-    """A report's underrun count as an ``int``, or ``None`` when it is not one.
-
-    Valid: a whole number (``int`` or anything with ``__index__``, not ``bool``) from 0 to
-    :data:`MAX_UNDERRUNS_PER_REPORT`; 0 is valid and changes nothing.
-    """
-    if isinstance(count, bool):
-        return None
-    try:
-        value = operator.index(count)
-    except Exception:  # not a whole number (a float, a string, None, ...)
-        return None
-    return value if 0 <= value <= MAX_UNDERRUNS_PER_REPORT else None
-
-
-def to_nanoseconds(sample: LatencySample) -> int | None:
-    """A latency sample as integer nanoseconds, or ``None`` when it is not a valid latency
-    (NaN, infinite, negative, beyond an int64 of nanoseconds, or not a number at all).
-
-    Floats are seconds and rounded to the nearest nanosecond (halves away from zero, as Go);
-    ``timedelta`` converts exactly.
-    """
-    kind = type(sample)
-    if kind is float:
-        seconds: float = sample  # type: ignore[assignment]
-        if not (0.0 <= seconds < 9.2e9):  # also rejects NaN
-            return None
-        return go_round(seconds * 1e9)
-    if kind is int:
-        # Compared as an int first: float() of a huge int raises OverflowError.
-        if not (0 <= sample < 9_200_000_000):  # type: ignore[operator]
-            return None
-        return go_round(float(sample) * 1e9)  # type: ignore[arg-type]
-    if isinstance(sample, timedelta):
-        ns = duration_ns(sample)
-        return ns if 0 <= ns <= _MAX_NS else None
-    if isinstance(sample, int | float) and not isinstance(sample, bool):
-        return to_nanoseconds(float(sample))
-    return None
-
-
-def _valid_metrics(sample: SystemMetrics) -> bool:
-    try:
-        return sample.is_valid()
-    except Exception:  # not a SystemMetrics, or not numbers: never reaches the policy
-        return False
 
 
 class NanosecondSamples(list[int]):
@@ -130,107 +83,53 @@ LatencyItem: TypeAlias = (
 
 def latency_summary(
     latency: Observable[Any],
-    policy: Policy[Any, Any],
+    policy: Policy[Any, SummaryT],
     *,
-    underruns: Observable[int] | None = None,
-) -> Observable[Any]:
-    """Valid latency samples (and underrun counts, if given) folded into the policy's summary
-    (for ``jetkvm``, the integer nanosecond moving average), starting with the summary before
-    any sample.
+    underruns: Observable[Any] | None = None,
+    checks: InputChecks | None = None,
+) -> Observable[SummaryT]:
+    """Latency samples and underrun reports folded into the policy's summary (for
+    ``jetkvm``, the integer nanosecond moving average), starting with the summary before
+    any: the one place where either reaches a policy.
 
-    An item may also be a batch, folded in order: a ``list`` or ``tuple`` of samples, or
-    :class:`NanosecondSamples`. One Rx hop for many samples suits producers that measure in
-    blocks, and replays, where per-sample routing through Rx costs more than the arithmetic.
-    Invalid samples are skipped; an item with no valid sample re-emits the same summary.
+    An item of ``latency`` is one sample, or a batch folded in order: a ``list`` or
+    ``tuple`` of samples, or :class:`NanosecondSamples` (folded as they are, unchecked). An
+    :class:`~adaptive_stream.inputs.UnderrunReport` item carries underruns, so one stream
+    can keep latency samples and underruns in the order they were reported (the manager's
+    does). ``underruns`` carries counts (one per report), merged into the same ``scan``.
 
-    ``underruns`` carries counts of underruns (an ``int`` per report); they are merged with
-    the latency samples into the same ``scan`` and folded with the policy's
-    ``update_underruns``, in arrival order. Invalid counts (see :func:`to_underrun_count`)
-    and zeros re-emit the same summary.
+    Samples and counts go through ``checks`` (default: a fresh
+    :class:`~adaptive_stream.inputs.InputChecks`); rejected ones, and counts of 0, change
+    nothing but still re-emit the summary.
     """
-    initial = policy.initial_latency()
+    checks = checks if checks is not None else InputChecks()
+    check_latency, check_count = checks.latency, checks.underrun_count
+    initial = policy.initial_summary()
     update = policy.update_latency
     update_batch = policy.update_latency_batch
-    update_underruns = underrun_fold(policy)
+    update_underruns = policy.update_underruns
 
-    def fold(summary: Any, item: Any) -> Any:
+    def fold(summary: SummaryT, item: Any) -> SummaryT:
         kind = type(item)
         if kind is NanosecondSamples:
             return update_batch(summary, item)
         if kind is UnderrunReport:
-            return update_underruns(summary, item.underruns)
+            count = check_count(item.underruns)
+            return update_underruns(summary, count) if count else summary
         if kind is list or kind is tuple:
             for sample in item:
-                ns = to_nanoseconds(sample)
+                ns = check_latency(sample)
                 if ns is not None:
                     summary = update(summary, ns)
             return summary
-        ns = to_nanoseconds(item)
+        ns = check_latency(item)
         return summary if ns is None else update(summary, ns)
 
     items: Observable[Any] = latency
     if underruns is not None:
-        items = rx.merge(latency, underruns.pipe(ops.map(_to_report)))
-    summaries: Observable[Any] = items.pipe(ops.scan(fold, initial))
+        items = rx.merge(latency, underruns.pipe(ops.map(UnderrunReport)))
+    summaries: Observable[SummaryT] = items.pipe(ops.scan(fold, initial))
     return _seeded(summaries, initial)
-
-
-def _to_report(count: Any) -> UnderrunReport:
-    # An invalid count becomes a report of 0: it changes nothing but still re-emits the
-    # summary, as an invalid latency sample does.
-    value = to_underrun_count(count)
-    return UnderrunReport(value or 0)
-
-
-def underrun_fold(policy: Policy[Any, Any]) -> Any:
-    """``policy.update_underruns``, skipping zero counts; a policy written before underruns
-    were an input (no such method) ignores them."""
-    update = getattr(policy, "update_underruns", None)
-
-    def fold(summary: Any, count: int) -> Any:
-        if update is None or count <= 0:
-            return summary
-        return update(summary, count)
-
-    return fold
-
-
-def _with_underruns(
-    summary: Observable[Any], underruns: Observable[int], policy: Policy[Any, Any]
-) -> Observable[Any]:
-    """The summaries of ``summary`` with every underrun reported so far folded in.
-
-    For a summary built elsewhere (the manager's, or any caller's): each upstream summary is
-    re-emitted with the running total of valid underruns applied in one
-    ``update_underruns`` call, and each report re-emits the latest summary with the new total.
-    """
-    update = underrun_fold(policy)
-    tagged: Observable[Any] = rx.merge(
-        summary.pipe(ops.map(lambda s: (True, s))),
-        underruns.pipe(ops.map(lambda n: (False, to_underrun_count(n) or 0))),
-    )
-
-    def fold(acc: tuple[Any, int, Any], item: tuple[bool, Any]) -> tuple[Any, int, Any]:
-        latest, total, _ = acc
-        if item[0]:
-            latest = item[1]
-        else:
-            total += item[1]
-        return latest, total, update(latest, total)
-
-    # No summary before the upstream's first one (combine_latest waits for it anyway).
-    seed: tuple[Any, int, Any] = (_NO_SUMMARY, 0, _NO_SUMMARY)
-
-    def ready(acc: tuple[Any, int, Any]) -> bool:
-        return acc[0] is not _NO_SUMMARY
-
-    def folded(acc: tuple[Any, int, Any]) -> Any:
-        return acc[2]
-
-    return tagged.pipe(ops.scan(fold, seed), ops.filter(ready), ops.map(folded))
-
-
-_NO_SUMMARY = object()
 
 
 def _seeded(source: Observable[_T], initial: _T) -> Observable[_T]:
@@ -249,56 +148,97 @@ def _seeded(source: Observable[_T], initial: _T) -> Observable[_T]:
     return Observable(subscribe)
 
 
+def checked_metrics(
+    metrics: Observable[Any],
+    checks: InputChecks,
+    stamp: Callable[[], datetime] | None = None,
+) -> Observable[SystemMetrics | None]:
+    """``metrics`` as a policy may see them: each sample checked, as plain floats, with its
+    ``sampled_at`` (or, when it has none and ``stamp`` is given, ``stamp()`` at its
+    arrival); rejected ones dropped; ``None`` (the source found nothing to measure) passed
+    on."""
+
+    def check(sample: Any) -> Any:
+        if sample is None:
+            return None
+        accepted = checks.metrics(sample, stamp() if stamp is not None else None)
+        return _REJECTED if accepted is None else accepted
+
+    checked: Observable[SystemMetrics | None] = metrics.pipe(
+        ops.map(check), ops.filter(_not_rejected)
+    )
+    return checked
+
+
+_REJECTED = object()
+
+
+def _not_rejected(item: Any) -> bool:
+    return item is not _REJECTED
+
+
 def policy_steps(
-    metrics: Observable[SystemMetrics],
-    summary: Observable[Any],
+    metrics: Observable[Any],
+    summary: Observable[SummaryT],
     ticks: Observable[Any],
-    policy: Policy[Any, Any],
+    policy: Policy[StateT, SummaryT],
     *,
-    initial_state: Any = None,
+    initial_state: StateT | None = None,
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
-    underruns: Observable[int] | None = None,
-) -> Observable[tuple[Any, BufferDecision]]:
-    """One ``(policy state, decision)`` pair per tick that has metrics.
+    checks: InputChecks | None = None,
+    stamp_arrivals: bool = False,
+) -> Observable[tuple[StateT, BufferDecision | None]]:
+    """One ``(policy state, decision or None)`` pair per tick: every tick reaches the
+    policy, with the latest metrics sample (or ``None``) and the latest summary.
 
     Args:
-        metrics: aggregated samples; invalid ones (NaN, negative, memory over 100 %) are
-            dropped before the policy sees them, unless ``validate_metrics`` is false.
-        summary: the policy's latency summary; it must emit a value at once (seed it, e.g.
-            with ``start_with``), because ``combine_latest`` waits for every source.
-        ticks: one adaptation per item; a tick before any metrics decides nothing.
+        metrics: :class:`SystemMetrics` samples, or ``None`` when the source finds nothing
+            to measure; each sample is checked by ``checks`` (see
+            :func:`checked_metrics`) unless ``validate_metrics`` is false.
+        summary: the policy's summary (:func:`latency_summary`); it must emit a value at
+            once (seed it), because ``combine_latest`` waits for every source.
+        ticks: one adaptation per item.
         policy: the decision function.
         initial_state: the policy state to start from (default: ``policy.initial_state()``).
         scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
-        validate_metrics: whether to drop invalid metrics here. A replay of recorded inputs
-            turns it off, to decide on them exactly as the original did (it checked nothing).
-        underruns: counts of underruns reported by the audio path, folded into ``summary``
-            with the policy's ``update_underruns`` (leave it out when ``summary`` already
-            holds them, as :func:`latency_summary` with ``underruns=`` does).
+        validate_metrics: whether to check the metrics. A replay of recorded inputs turns
+            it off, to decide on them exactly as the original did (it checked nothing): the
+            samples then reach the policy as they are.
+        checks: the input checks (default: a fresh :class:`InputChecks` on this clock).
+        stamp_arrivals: give a sample without ``sampled_at`` the clock's time at its
+            arrival, so that it goes stale when its source stops (the manager does: its
+            sources do not say when they sampled). Without, such a sample never goes stale.
     """
-    if underruns is not None:
-        summary = _with_underruns(summary, underruns, policy)
     seed_state = policy.initial_state() if initial_state is None else initial_state
     decide = policy.decide
-    if validate_metrics:
-        metrics = metrics.pipe(ops.filter(_valid_metrics))
-    inputs = rx.combine_latest(metrics, summary)
     # scan never emits its seed, so the seed's decision slot is never read.
-    seed: tuple[Any, Any] = (seed_state, None)
+    seed: tuple[StateT, BufferDecision | None] = (seed_state, None)
 
-    def factory(scheduler_: abc.SchedulerBase | None) -> Observable[tuple[Any, BufferDecision]]:
+    def factory(
+        scheduler_: abc.SchedulerBase | None,
+    ) -> Observable[tuple[StateT, BufferDecision | None]]:
         # The clock that stamps decisions: resolved at subscription, as ops.timestamp does,
         # but read inside the fold rather than in an extra operator (one hop less per tick).
         clock = scheduler or scheduler_ or TimeoutScheduler.singleton()
 
-        def fold(
-            acc: tuple[Any, BufferDecision], item: tuple[Any, tuple[SystemMetrics, Any]]
-        ) -> tuple[Any, BufferDecision]:
-            sample, latency = item[1]
-            return decide(acc[0], sample, latency, clock.now)
+        def now() -> datetime:
+            return clock.now
 
-        steps: Observable[tuple[Any, BufferDecision]] = ticks.pipe(
+        latest: Observable[Any] = metrics
+        if validate_metrics:
+            own = checks if checks is not None else InputChecks(clock=now)
+            latest = checked_metrics(metrics, own, now if stamp_arrivals else None)
+        inputs = rx.combine_latest(_seeded(latest, None), summary)
+
+        def fold(
+            acc: tuple[StateT, BufferDecision | None],
+            item: tuple[Any, tuple[SystemMetrics | None, SummaryT]],
+        ) -> tuple[StateT, BufferDecision | None]:
+            sample, summary_ = item[1]
+            return decide(acc[0], sample, summary_, clock.now)
+
+        steps: Observable[tuple[StateT, BufferDecision | None]] = ticks.pipe(
             ops.with_latest_from(inputs), ops.scan(fold, seed)
         )
         return steps
@@ -310,16 +250,18 @@ def policy_steps(
 
 
 def decisions_from_summary(
-    metrics: Observable[SystemMetrics],
-    summary: Observable[Any],
+    metrics: Observable[Any],
+    summary: Observable[SummaryT],
     ticks: Observable[Any],
-    policy: Policy[Any, Any],
+    policy: Policy[StateT, SummaryT],
     *,
-    initial_state: Any = None,
+    initial_state: StateT | None = None,
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
+    checks: InputChecks | None = None,
 ) -> Observable[BufferDecision]:
-    """The decisions of :func:`policy_steps`, without the states."""
+    """The decisions of :func:`policy_steps`, without the states and the ticks that
+    decided nothing."""
     steps = policy_steps(
         metrics,
         summary,
@@ -328,8 +270,9 @@ def decisions_from_summary(
         initial_state=initial_state,
         scheduler=scheduler,
         validate_metrics=validate_metrics,
+        checks=checks,
     )
-    decisions: Observable[BufferDecision] = steps.pipe(ops.map(_decision))
+    decisions: Observable[BufferDecision] = steps.pipe(ops.map(_decision), ops.filter(_is_decision))
     return decisions
 
 
@@ -337,8 +280,12 @@ def decisions_from_summary(
 _decision = itemgetter(1)
 
 
+def _is_decision(decision: BufferDecision | None) -> bool:
+    return decision is not None
+
+
 def buffer_decisions(
-    metrics: Observable[SystemMetrics],
+    metrics: Observable[SystemMetrics] | Observable[SystemMetrics | None],
     latency: Observable[LatencySample] | Observable[LatencyItem],
     ticks: Observable[Any],
     settings: AdaptiveBufferSettings | None = None,
@@ -347,27 +294,35 @@ def buffer_decisions(
     scheduler: abc.SchedulerBase | None = None,
     validate_metrics: bool = True,
     underruns: Observable[int] | None = None,
+    checks: InputChecks | None = None,
 ) -> Observable[BufferDecision]:
     """The stream of buffer decisions: the public entry point of the dataflow.
 
-    The latest metrics and the latency average (0 before any sample, as in the original)
-    are combined with ``combine_latest``; each tick folds them into the policy state with
-    ``scan``. A tick before any metrics emits nothing.
+    The latest metrics and the summary of the latency samples and underruns (the latency
+    average is 0 before any sample, as in the original) are combined with
+    ``combine_latest``; each tick folds them into the policy state with ``scan``. A tick
+    the policy decides nothing on (every built-in policy, before any metrics) emits
+    nothing.
 
     Args:
-        metrics: observable of :class:`SystemMetrics`.
-        latency: observable of latency samples, each a ``timedelta`` or float seconds (or
-            a list of them, folded in order); invalid samples (NaN, negative, ...) are skipped.
+        metrics: observable of :class:`SystemMetrics` (``None``: nothing to measure now).
+            Give samples a ``sampled_at`` to have policies judge their age (``feedback``
+            holds still on stale metrics, ``jetkvm`` decides nothing on them); a sample
+            without one never goes stale.
+        latency: observable of latency samples, each a ``timedelta`` or seconds (any real
+            number), or a batch of them (see :func:`latency_summary`).
         ticks: observable of anything; each item is one adaptation.
         settings: the settings (default: ``AdaptiveBufferSettings()``, the JetKVM values).
         policy: a policy object; by default the one the settings name.
         scheduler: whose clock stamps the decisions (default: the subscription's scheduler).
-        validate_metrics: drop metrics that are NaN, infinite, negative or over 100 %
-            memory (default). ``False`` hands every sample to the policy as it is, as the
-            original did (trace replay uses it to reproduce the firmware on any input).
+        validate_metrics: check the metrics (default). ``False`` hands every sample to the
+            policy as it is, as the original did (trace replay uses it to reproduce the
+            firmware on any input).
         underruns: observable of underrun counts (``int`` >= 0 per report) from the audio
             path, folded into the policy's summary with the latency samples. Policies that
             close the loop grow on them; ``jetkvm`` ignores them, as the firmware did.
+        checks: the input checks and their counts (default: from ``settings`` when given,
+            else the defaults; see :class:`~adaptive_stream.inputs.InputChecks`).
 
     Example:
         >>> import reactivex as rx
@@ -388,11 +343,22 @@ def buffer_decisions(
 
             settings = AdaptiveBufferSettings()
         policy = make_policy(settings)
+    if checks is None:
+        clock = scheduler or TimeoutScheduler.singleton()
+
+        def now() -> datetime:
+            return clock.now
+
+        if settings is not None:
+            checks = InputChecks.from_settings(settings, clock=now)
+        else:
+            checks = InputChecks(clock=now)
     return decisions_from_summary(
         metrics,
-        latency_summary(latency, policy, underruns=underruns),
+        latency_summary(latency, policy, underruns=underruns, checks=checks),
         ticks,
         policy,
         scheduler=scheduler,
         validate_metrics=validate_metrics,
+        checks=checks,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from reactivex import Observable, abc, typing
@@ -31,9 +31,9 @@ from reactivex.disposable import Disposable
 from reactivex.scheduler.scheduler import Scheduler
 
 from adaptive_stream.gonum import format_float, go_round
-from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.model import EPOCH, BufferDecision, SystemMetrics
 from adaptive_stream.pipeline import NanosecondSamples, buffer_decisions
-from adaptive_stream.policies import JetKVMPolicy, Policy, make_policy
+from adaptive_stream.policies import AnyPolicy, JetKVMPolicy, make_policy
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -54,8 +54,6 @@ OUTPUT_HEADER = (
     "t,input_buffer_size,output_buffer_size,cpu_percent,memory_percent,latency_ms,"
     "combined_factor,adjusted,adaptation_count"
 )
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 _T = TypeVar("_T")
 
 
@@ -83,10 +81,6 @@ class TraceClock(Scheduler):
     @property
     def now(self) -> datetime:
         return self._now
-
-    def set_seconds(self, seconds: float) -> None:
-        """Move the clock to ``seconds`` after the epoch."""
-        self._now = EPOCH + timedelta(0, seconds)  # (days, seconds): no keyword to parse
 
     def schedule(
         self, action: typing.ScheduledAction[Any], state: Any = None
@@ -264,7 +258,7 @@ def replay_decisions(
     lines: Iterable[str],
     settings: AdaptiveBufferSettings | None = None,
     *,
-    policy: Policy[Any, Any] | None = None,
+    policy: AnyPolicy | None = None,
 ) -> ReplayResult:
     """Replay a trace (an iterable of its lines) and collect the decisions.
 
@@ -305,7 +299,7 @@ def replay_decisions(
     ).subscribe(record, fail)
 
     push_latency, push_metrics, push_tick = latency.push, metrics.push, ticks.push
-    epoch, seconds = EPOCH, timedelta  # the clock, set inline (TraceClock.set_seconds)
+    epoch, seconds = EPOCH, timedelta  # the clock is set inline: one write per tick
     n_ticks = n_latency = n_metrics = n_unusual = 0
     first_unusual: str | None = None
     inf = _INF  # locals: read on every row
@@ -372,7 +366,7 @@ def replay_decisions(
                         add_latency = pending.append
                     # The firmware aggregates from 0.0 (totalCPU := 0.0; totalCPU += cpu, and
                     # memory / count): for one process that is x + 0.0, which turns -0.0 into
-                    # 0.0 (and changes nothing else). Found by differential fuzzing.
+                    # 0.0 (and changes nothing else).
                     push_metrics(SystemMetrics(cpu + 0.0, mem + 0.0))
                     n_metrics += 1
                 else:

@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from adaptive_stream.errors import SettingsError
+from adaptive_stream.sinks.log import LEVELS
 
 __all__ = [
     "ENV_PREFIX",
@@ -41,8 +42,8 @@ __all__ = [
 
 ENV_PREFIX = "ADAPTIVE_STREAM_"
 
-#: loguru's levels, the values ``log_level`` accepts (case-insensitive).
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+#: loguru's levels, the values ``log_level`` accepts (case-insensitive): the logger sink's.
+LOG_LEVELS = LEVELS
 
 _DURATION = re.compile(
     r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$"
@@ -170,8 +171,8 @@ class AdaptiveBufferSettings(BaseSettings):
     (feedback, oboe, pulseaudio, neteq, roc) turn arrival delays into frames with it."""
 
     buffer_size_override: int | None = Field(default=None, ge=1, le=10_000)
-    """Manual override: pin both sizes at this many frames, from the first tick on
-    (feedback policy only); unset: adapt. Within min_buffer_size..max_buffer_size."""
+    """Manual override: pin both sizes at this many frames, from before the first tick on,
+    whatever the policy; unset: adapt. Within min_buffer_size..max_buffer_size."""
 
     startup_grace: Duration = timedelta(seconds=2)
     """feedback: underruns this soon after the first tick are start-up xruns (device open,
@@ -270,17 +271,11 @@ class AdaptiveBufferSettings(BaseSettings):
         if not timedelta(0) < frame <= timedelta(seconds=1):
             problems.append(f"frame_duration: must be above 0 and at most 1s (got {_ms(frame)})")
         override = self.buffer_size_override
-        if override is not None:
-            if not self.min_buffer_size <= override <= self.max_buffer_size:
-                problems.append(
-                    "buffer_size_override: must lie within min_buffer_size..max_buffer_size "
-                    f"(got {override}, limits {self.min_buffer_size}..{self.max_buffer_size})"
-                )
-            if self.policy not in ("feedback", "quality"):
-                problems.append(
-                    "buffer_size_override: only the feedback and quality policies honour it "
-                    f"(policy is {self.policy})"
-                )
+        if override is not None and not self.min_buffer_size <= override <= self.max_buffer_size:
+            problems.append(
+                "buffer_size_override: must lie within min_buffer_size..max_buffer_size "
+                f"(got {override}, limits {self.min_buffer_size}..{self.max_buffer_size})"
+            )
         if self.startup_grace < timedelta(0):
             problems.append(f"startup_grace: must be 0s or more (got {_ms(self.startup_grace)})")
         for name in ("shrink_after", "jitter_window"):
@@ -433,7 +428,7 @@ _RELATIONS = {
     "latency_ceiling": "at least max_latency",
     "stale_after": "at least adaptation_interval",
     "frame_duration": "above 0 and at most 1s",
-    "buffer_size_override": "min <= override <= max, feedback or quality policy",
+    "buffer_size_override": "min_buffer_size <= override <= max_buffer_size",
     "startup_grace": "0s or more",
     "shrink_after": "at least adaptation_interval",
     "jitter_window": "at least adaptation_interval",

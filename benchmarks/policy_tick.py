@@ -17,15 +17,15 @@ import argparse
 import json
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adaptive_stream import AdaptiveBufferSettings, SystemMetrics
+from adaptive_stream.model import EPOCH
 from adaptive_stream.policies import make_policy
 
 INTERVAL_S = 0.5
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def inputs(ticks: int) -> list[tuple[list[int], SystemMetrics, datetime]]:
@@ -49,12 +49,12 @@ def measure(name: str, feed: list[tuple[list[int], SystemMetrics, datetime]]) ->
     policy = make_policy(AdaptiveBufferSettings(policy=name))
     # Prepare the summaries first so that "decide" times the decision alone.
     summaries = []
-    summary = policy.initial_latency()
+    summary = policy.initial_summary()
     for delays, _, _ in feed:
         summary = policy.update_latency_batch(summary, delays)
         summaries.append(summary)
     started = time.perf_counter()
-    summary = policy.initial_latency()
+    summary = policy.initial_summary()
     for delays, _, _ in feed:
         summary = policy.update_latency_batch(summary, delays)
     fold_s = time.perf_counter() - started

@@ -18,8 +18,12 @@ import random
 import time
 from datetime import timedelta
 
-from adaptive_stream import AdaptiveBufferManager, AdaptiveBufferSettings, BufferDecision
-from adaptive_stream.sinks.audio import FollowingQueue
+from adaptive_stream import (
+    AdaptiveBufferManager,
+    AdaptiveBufferSettings,
+    BufferDecision,
+    FollowingQueue,
+)
 from adaptive_stream.sources.processes import ProcessSampler
 
 FRAME = 0.020  # seconds of audio per frame (48 kHz, 960 samples)

@@ -8,15 +8,15 @@ order, each after moving a ``HistoricalScheduler`` to its time, so the decisions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from reactivex.scheduler import HistoricalScheduler
 from reactivex.subject import Subject
 
 from adaptive_stream import BufferDecision, SystemMetrics, buffer_decisions
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from adaptive_stream.inputs import InputChecks
+from adaptive_stream.model import EPOCH
 
 Event = tuple[float, str, Any]
 
@@ -32,8 +32,10 @@ def drive(policy: Any, events: Iterable[Event]) -> list[BufferDecision]:
     underruns: Subject[int] = Subject()
     ticks: Subject[int] = Subject()
     out: list[BufferDecision] = []
+    # The machine the samples describe has 4 cores (CPU up to 400 %), whatever runs the test.
+    checks = InputChecks(cpu_cores=4, clock=lambda: clock.now)
     buffer_decisions(
-        metrics, latency, ticks, policy=policy, scheduler=clock, underruns=underruns
+        metrics, latency, ticks, policy=policy, scheduler=clock, underruns=underruns, checks=checks
     ).subscribe(out.append)
     subjects = {"metrics": metrics, "latency": latency, "underruns": underruns, "tick": ticks}
     for seconds, kind, value in events:

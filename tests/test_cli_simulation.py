@@ -200,10 +200,6 @@ def test_a_bad_scenario_file_is_one_line_and_exit_2(
         (["compare", "--seeds", "5..1"], "--seeds: must be a range such as 1..5"),
         (["compare", "--jobs", "0"], "--jobs: must be a whole number from 1"),
         (["simulate", "--scenario", "steady", "--policy", "magic"], "invalid settings: policy"),
-        (
-            ["compare", "--scenario", "steady", "--buffer-size-override", "8"],
-            "only the feedback and quality policies honour it",
-        ),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(

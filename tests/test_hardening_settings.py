@@ -42,11 +42,6 @@ BAD_VALUES = [
     ("frame_duration", "0ms", ["frame_duration: must be above 0 and at most 1s"]),
     ("frame_duration", "2s", ["frame_duration: must be above 0 and at most 1s", "2000ms"]),
     ("buffer_size_override", "0", ["unset or an integer", ">= 1 and <= 10000"]),
-    (
-        "buffer_size_override",
-        "12",
-        ["only the feedback and quality policies honour it", "policy is jetkvm"],
-    ),
     ("startup_grace", "-1s", ["startup_grace: must be 0s or more"]),
     ("shrink_after", "100ms", ["shrink_after: must be at least adaptation_interval"]),
     ("jitter_window", "0.1", ["jitter_window: must be at least adaptation_interval"]),

@@ -1,7 +1,11 @@
-"""Subscriber isolation: every exception counted, the log rate-limited per kind."""
+"""Subscriber isolation: every exception counted, the log rate-limited per kind; a subscriber
+may stop nothing, but the main thread's own shutdown goes through."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 import reactivex as rx
 from reactivex.subject import Subject
 
@@ -81,3 +85,46 @@ def test_errors_raised_in_on_completed_and_on_error_are_counted_too() -> None:
     isolate(rx.empty(), counter).subscribe(on_completed=boom)
     isolate(rx.throw(ValueError("source")), counter).subscribe(on_error=boom)
     assert counter.count == 2
+
+
+@pytest.mark.parametrize("kind", [SystemExit, KeyboardInterrupt])
+def test_off_the_main_thread_a_subscriber_may_not_stop_anything(
+    kind: type[BaseException],
+) -> None:
+    counter = ErrorCounter("the test", clock=Clock())
+    subject: Subject[int] = Subject()
+    shared = isolate(subject, counter)
+    seen: list[int] = []
+
+    def leaving(_: int) -> None:
+        raise kind
+
+    shared.subscribe(leaving)
+    shared.subscribe(seen.append)
+    escaped: list[BaseException] = []
+
+    def push() -> None:
+        try:
+            for value in range(3):
+                subject.on_next(value)
+        except BaseException as exc:
+            escaped.append(exc)
+
+    worker = threading.Thread(target=push)
+    worker.start()
+    worker.join(10.0)
+    assert escaped == [] and seen == [0, 1, 2]
+    assert counter.count == 3
+
+
+def test_on_the_main_thread_systemexit_goes_on_up() -> None:
+    counter = ErrorCounter("the test", clock=Clock())
+    subject: Subject[int] = Subject()
+
+    def leaving(_: int) -> None:
+        raise SystemExit(1)
+
+    isolate(subject, counter).subscribe(leaving)
+    with pytest.raises(SystemExit):
+        subject.on_next(1)
+    assert counter.count == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,12 +14,10 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
 from adaptive_stream import (
-    AdaptiveBufferManager,
     AdaptiveBufferSettings,
     BufferDecision,
     SystemMetrics,
     buffer_decisions,
-    load_settings,
 )
 from adaptive_stream.pipeline import latency_summary, policy_steps
 from adaptive_stream.policies import FeedbackParams, FeedbackPolicy, FeedbackState
@@ -80,25 +77,6 @@ class TestMarbles:
             jetkvm = buffer_decisions(metrics, cold("-"), ticks_)
             assert start(size_stream(jetkvm)) == exp("-a-a-a-", {"a": 5})  # shrinks
 
-    def test_the_override_wins_at_once(self) -> None:
-        with marbles_testing(timespan=1.0) as (start, cold, _hot, exp):
-            metrics = cold("b------", {"b": BUSY})
-            underruns = cold("---u---", {"u": 9})
-            latency = cold("l------", {"l": 0.3})
-            ticks_ = cold("-t-t-t-")
-            out = buffer_decisions(
-                metrics, latency, ticks_, policy=policy(override=4), underruns=underruns
-            )
-            assert start(size_stream(out)) == exp("-a-a-a-", {"a": 4})
-
-
-def test_the_override_is_the_size_before_any_tick() -> None:
-    settings_ = load_settings(policy="feedback", buffer_size_override=15)
-    manager = AdaptiveBufferManager(settings_, metrics=rx.never(), scheduler=TestScheduler())
-    seen: list[int] = []
-    manager.sizes.subscribe(lambda s: seen.append(s.input_size))
-    assert seen == [15]
-
 
 def test_hard_limits_apply_at_once() -> None:
     """A state outside the limits (carried over from other settings) is clamped on the
@@ -115,7 +93,7 @@ def test_hard_limits_apply_at_once() -> None:
 
     observer = scheduler.start(create)
     assert [m.value.value for m in observer.messages] == [12]
-    _, decision = p.decide(FeedbackState(30), CALM, p.initial_latency(), at(1))
+    _, decision = p.decide(FeedbackState(30), CALM, p.initial_summary(), at(1))
     assert "(clamped from 30 to [3, 12])" in decision.reason
 
 
@@ -287,17 +265,7 @@ def test_no_flapping_shrinks_wait_a_quiet_period_after_any_change(
 
 
 def test_settings_build_the_policy() -> None:
-    s = AdaptiveBufferSettings(
-        policy="feedback", shrink_after="3s", load_headroom=2, buffer_size_override=7
-    )
+    s = AdaptiveBufferSettings(policy="feedback", shrink_after="3s", load_headroom=2)
     p = FeedbackPolicy.from_settings(s)
-    assert (p.params.shrink_after, p.params.load_headroom, p.params.override) == (3 * S, 2, 7)
+    assert (p.params.shrink_after, p.params.load_headroom) == (3 * S, 2)
     assert p.params.stale_after == s.metrics_stale_after
-
-
-@pytest.mark.parametrize("override", [2, 21])
-def test_an_override_outside_the_limits_is_a_settings_error(override: int) -> None:
-    from adaptive_stream import SettingsError
-
-    with pytest.raises(SettingsError, match="buffer_size_override: must lie within"):
-        load_settings(policy="feedback", buffer_size_override=override)

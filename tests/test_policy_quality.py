@@ -21,6 +21,7 @@ from adaptive_stream import (
     SystemMetrics,
     buffer_decisions,
     load_settings,
+    make_policy,
 )
 from adaptive_stream.policies import QualityPolicy
 from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits
@@ -51,7 +52,7 @@ def run(
     """Tick every 500 ms for ``seconds``; ``delays(tick)`` gives the arrival delays (ns) that
     came before tick ``tick``, ``metrics(tick)`` the metrics sampled at it."""
     state = state or p.initial_state()
-    summary = summary or p.initial_latency()
+    summary = summary or p.initial_summary()
     out: list[BufferDecision] = []
     for tick in range(start_tick, start_tick + round(seconds * 2)):
         now = at(0.5 * (tick + 1))
@@ -59,6 +60,7 @@ def run(
         sample = metrics(tick)
         sample = sample._replace(sampled_at=now) if stamp else sample
         state, decision = p.decide(state, sample, summary, now)
+        assert decision is not None
         out.append(decision)
     return state, summary, out
 
@@ -158,12 +160,24 @@ class TestConditions:
 
 class TestGuards:
     def test_the_override_is_the_size_before_and_at_every_tick(self) -> None:
-        settings_ = load_settings(policy="quality", buffer_size_override=11)
-        p = QualityPolicy.from_settings(settings_)
-        assert p.sizes(p.initial_state()).input_size == 11
-        _, _, out = run(p, 5, steady(300))
-        assert set(sizes(out)) == {11}
-        assert out[0].reason == "hold: override pinned at 11 frames"
+        pinned = make_policy(load_settings(policy="quality", buffer_size_override=11))
+        assert pinned.sizes(pinned.initial_state()).input_size == 11
+        p = policy()
+        summary, pinned_state = p.initial_summary(), pinned.initial_state()
+        for tick in range(10):
+            now = at(0.5 * (tick + 1))
+            summary = p.update_latency_batch(summary, steady(300)(tick))
+            pinned_state, decision = pinned.decide(
+                pinned_state, CALM._replace(sampled_at=now), summary, now
+            )
+            assert decision is not None
+            assert (decision.input_size, decision.output_size) == (11, 11)
+        assert decision.reason == "hold at 11: buffer_size_override pins both sizes"
+
+    def test_no_metrics_is_no_decision(self) -> None:
+        p = policy()
+        state, summary = p.initial_state(), p.update_latency_batch(p.initial_summary(), [FRAME])
+        assert p.decide(state, None, summary, at(1)) == (state, None)
 
     def test_hard_limits_apply_at_once(self) -> None:
         p = policy(limits=FrameLimits(min_size=3, max_size=12, default_size=6))
@@ -188,6 +202,7 @@ class TestGuards:
             now = at(0.5 * (tick + 1))
             summary = p.update_latency_batch(summary, steady(5)(tick))
             state, decision = p.decide(state, old, summary, now)
+            assert decision is not None
             assert decision.input_size >= 6 or not decision.adjusted
         assert "metrics stale" in decision.reason
 
@@ -197,25 +212,29 @@ class TestGuards:
         p = policy()
         clean = (0.0, 1000.0) + (0.0,) * 20
         grown = QualityState(12, started=at(0), histograms=(clean, None, None, None), grew_at=at(9))
-        summary = p.update_latency_batch(p.initial_latency(), [5_000_000] * 25)
+        summary = p.update_latency_batch(p.initial_summary(), [5_000_000] * 25)
         now = at(10)
         _, held = p.decide(grown, CALM._replace(sampled_at=now), summary, now)
+        assert held is not None
         assert held.input_size == 12
         assert "grew 1.0 s ago, no shrinking within 10 s" in held.reason
         later = at(9) + REVERSAL_GUARD
         _, shrunk = p.decide(grown, CALM._replace(sampled_at=later), summary, later)
+        assert shrunk is not None
         assert shrunk.input_size < 12
         # A change of condition since the growth lifts the guard.
         busy_then = grown._replace(grew_in=1, condition=1, histograms=(clean, clean, None, None))
         _, calm_now = p.decide(busy_then, CALM._replace(sampled_at=now), summary, now)
+        assert calm_now is not None
         assert calm_now.input_size < 12
 
     def test_without_arrival_delays_underruns_grow_one_frame(self) -> None:
         p = policy()
-        state, summary = p.initial_state(), p.initial_latency()
+        state, summary = p.initial_state(), p.initial_summary()
         state, _ = p.decide(state, CALM._replace(sampled_at=at(0.5)), summary, at(0.5))
         summary = p.update_underruns(summary, 3)
         state, decision = p.decide(state, CALM._replace(sampled_at=at(3)), summary, at(3))
+        assert decision is not None
         assert decision.input_size == 7
         assert "no arrival delays" in decision.reason
 
@@ -229,9 +248,8 @@ class TestMarbles:
             underruns = cold("---u---", {"u": 9})
             latency = cold("l------", {"l": 0.3})
             ticks_ = cold("-t-t-t-")
-            out = buffer_decisions(
-                metrics, latency, ticks_, policy=policy(override=4), underruns=underruns
-            )
+            pinned = make_policy(load_settings(policy="quality", buffer_size_override=4))
+            out = buffer_decisions(metrics, latency, ticks_, policy=pinned, underruns=underruns)
             sizes_ = out.pipe(ops.map(lambda d: d.input_size))
             assert start(sizes_) == exp("-a-a-a-", {"a": 4})
 
@@ -296,11 +314,12 @@ def test_the_live_manager_decides_as_the_pure_function() -> None:
     manager.stop()
 
     p = QualityPolicy.from_settings(settings_)
-    state, summary = p.initial_state(), p.initial_latency()
+    state, summary = p.initial_state(), p.initial_summary()
     pure: list[BufferDecision] = []
     for tick, batch in enumerate(batches):
         summary = p.update_latency_batch(summary, [to_nanoseconds(d) or 0 for d in batch])
         state, decision = p.decide(state, metrics_at(tick), summary, at(0.5 * (tick + 1)))
+        assert decision is not None
         pure.append(decision)
     assert [(d.time, d.input_size, d.reason) for d in live] == [
         (d.time, d.input_size, d.reason) for d in pure
@@ -334,7 +353,7 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
 
     def decisions() -> list[BufferDecision]:
         p = policy(limits=frame_limits)
-        state, summary = p.initial_state(), p.initial_latency()
+        state, summary = p.initial_state(), p.initial_summary()
         out = []
         for tick, (delays, cpu, memory, underruns, stale) in enumerate(raw):
             now = at(0.5 * (tick + 1))
@@ -343,6 +362,7 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
                 summary = p.update_underruns(summary, underruns)
             sampled = at(0) if stale else now
             state, decision = p.decide(state, SystemMetrics(cpu, memory, sampled), summary, now)
+            assert decision is not None
             out.append(decision)
         return out
 

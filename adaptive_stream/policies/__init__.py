@@ -17,10 +17,11 @@ from collections.abc import Iterator, MutableMapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from adaptive_stream.policies.base import Policy
+from adaptive_stream.policies.base import AnyPolicy, Policy, PolicyFactory
 from adaptive_stream.policies.jetkvm import JetKVMParams, JetKVMPolicy, JetKVMState
 
 if TYPE_CHECKING:
+    from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits, FramePolicy
     from adaptive_stream.policies.feedback import FeedbackParams, FeedbackPolicy, FeedbackState
     from adaptive_stream.policies.fixed import FixedPolicy
     from adaptive_stream.policies.neteq import NetEqPolicy
@@ -32,16 +33,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POLICIES",
+    "AnyPolicy",
+    "ArrivalSummary",
     "FeedbackParams",
     "FeedbackPolicy",
     "FeedbackState",
     "FixedPolicy",
+    "FrameLimits",
+    "FramePolicy",
     "JetKVMParams",
     "JetKVMPolicy",
     "JetKVMState",
     "NetEqPolicy",
     "OboePolicy",
     "Policy",
+    "PolicyFactory",
     "PulseAudioPolicy",
     "QualityPolicy",
     "RocPolicy",
@@ -50,6 +56,9 @@ __all__ = [
 
 #: Where each policy (and each public name of theirs) lives, imported on first use.
 _LAZY = {
+    "ArrivalSummary": "adaptive_stream.policies.arrivals",
+    "FrameLimits": "adaptive_stream.policies.arrivals",
+    "FramePolicy": "adaptive_stream.policies.arrivals",
     "FeedbackParams": "adaptive_stream.policies.feedback",
     "FeedbackPolicy": "adaptive_stream.policies.feedback",
     "FeedbackState": "adaptive_stream.policies.feedback",
@@ -62,20 +71,21 @@ _LAZY = {
 }
 
 
-class _PolicyRegistry(MutableMapping[str, type[Any]]):
+class _PolicyRegistry(MutableMapping[str, PolicyFactory]):
     """Policy classes by name, each imported when first looked up. Names and membership
     need no import; assigning a class registers a policy of your own."""
 
-    def __init__(self, entries: dict[str, type[Any] | str]) -> None:
+    def __init__(self, entries: dict[str, PolicyFactory | str]) -> None:
         self._entries = entries
 
-    def __getitem__(self, name: str) -> type[Any]:
+    def __getitem__(self, name: str) -> PolicyFactory:
         entry = self._entries[name]
         if isinstance(entry, str):
-            entry = self._entries[name] = __getattr__(entry)
+            loaded: PolicyFactory = __getattr__(entry)
+            entry = self._entries[name] = loaded
         return entry
 
-    def __setitem__(self, name: str, cls: type[Any]) -> None:
+    def __setitem__(self, name: str, cls: PolicyFactory) -> None:
         self._entries[name] = cls
 
     def __delitem__(self, name: str) -> None:
@@ -95,7 +105,7 @@ class _PolicyRegistry(MutableMapping[str, type[Any]]):
 
 
 #: Policies by the name used in settings (``policy = "jetkvm"``) and on the command line.
-POLICIES: MutableMapping[str, type[Any]] = _PolicyRegistry(
+POLICIES: MutableMapping[str, PolicyFactory] = _PolicyRegistry(
     {
         "jetkvm": JetKVMPolicy,
         "feedback": "FeedbackPolicy",
@@ -122,12 +132,19 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def make_policy(settings: AdaptiveBufferSettings) -> Policy[Any, Any]:
-    """The policy the settings name, configured from them."""
+def make_policy(settings: AdaptiveBufferSettings) -> AnyPolicy:
+    """The policy the settings name, configured from them; with ``buffer_size_override``
+    set, pinned there (:class:`~adaptive_stream.policies.override.PinnedPolicy`), whatever
+    the policy."""
     try:
         cls = POLICIES[settings.policy]
     except KeyError:
         known = ", ".join(sorted(POLICIES))
         raise ValueError(f"policy: unknown policy {settings.policy!r} (known: {known})") from None
-    policy: Policy[Any, Any] = cls.from_settings(settings)
-    return policy
+    policy = cls.from_settings(settings)
+    size = settings.buffer_size_override
+    if size is None:
+        return policy
+    from adaptive_stream.policies.override import PinnedPolicy
+
+    return PinnedPolicy(policy, size)

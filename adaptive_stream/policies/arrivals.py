@@ -167,7 +167,7 @@ class FramePolicy:
     def sizes(self, state: _SizedState) -> BufferSizes:
         return BufferSizes(state.size, state.size)
 
-    def initial_latency(self) -> ArrivalSummary:
+    def initial_summary(self) -> ArrivalSummary:
         return ArrivalSummary()
 
     def update_latency(self, summary: ArrivalSummary, sample_ns: int) -> ArrivalSummary:

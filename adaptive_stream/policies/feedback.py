@@ -3,8 +3,8 @@
 The original (``jetkvm``) shrinks the buffers under CPU load, exactly when underruns come,
 and never hears about an underrun. This policy closes the loop. Per tick, in this order:
 
-1. **Limits and override.** A size outside ``[min, max]`` is clamped at once; with
-   ``buffer_size_override`` set, both sizes are pinned there at once, whatever else is true.
+1. **Limits.** A size outside ``[min, max]`` is clamped at once. (``buffer_size_override``
+   pins the sizes of any policy: see :mod:`~adaptive_stream.policies.override`.)
 2. **Underruns** (the consumer found the buffer empty) reported since the previous tick grow
    the buffer at once: ``max(size + 1, ceil(size x underrun_growth))``, and at least what the
    jitter needs. Underruns in the first ``startup_grace`` after the first tick are start-up
@@ -69,7 +69,6 @@ class FeedbackParams(NamedTuple):
     jitter_window: timedelta = timedelta(seconds=10)
     jitter_quantile: float = 0.95
     stale_after: timedelta = timedelta(milliseconds=1500)
-    override: int | None = None
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> FeedbackParams:
@@ -84,7 +83,6 @@ class FeedbackParams(NamedTuple):
             jitter_window=settings.jitter_window,
             jitter_quantile=settings.jitter_quantile,
             stale_after=settings.metrics_stale_after,
-            override=settings.buffer_size_override,
         )
 
 
@@ -150,8 +148,7 @@ class FeedbackPolicy(FramePolicy):
 
     def initial_state(self) -> FeedbackState:
         p = self.params
-        size = p.override if p.override is not None else p.limits.default_size
-        return FeedbackState(p.limits.clamp(size))
+        return FeedbackState(p.limits.clamp(p.limits.default_size))
 
     def _load_frames(self, cpu: float) -> int:
         """``load_headroom`` scaled by CPU load: 0 up to ``cpu_low``, all from ``cpu_high``."""
@@ -160,8 +157,14 @@ class FeedbackPolicy(FramePolicy):
         return math.ceil(max(0.0, min(1.0, share)) * p.load_headroom)
 
     def decide(
-        self, state: FeedbackState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[FeedbackState, BufferDecision]:
+        self,
+        state: FeedbackState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[FeedbackState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         p = self.params
         limits = p.limits
         before = state.size
@@ -169,12 +172,12 @@ class FeedbackPolicy(FramePolicy):
         quiet_since = state.quiet_since or now
 
         # What came since the previous tick.
-        arrivals = latency.since(state.samples_seen)
+        arrivals = summary.since(state.samples_seen)
         peak = max(arrivals) if arrivals else None
         last_arrival = now if arrivals else state.last_arrival
         oldest = now - p.jitter_window
         peaks = tuple(item for item in state.peaks if item[0] > oldest)
-        fresh_underruns = latency.underruns - state.underruns_seen
+        fresh_underruns = summary.underruns - state.underruns_seen
         in_grace = now - started < p.startup_grace
         if peak is not None and not in_grace:  # start-up delays say nothing of later ones
             peaks = (*peaks, (now, peak))
@@ -198,8 +201,8 @@ class FeedbackPolicy(FramePolicy):
             new_state = FeedbackState(
                 size,
                 changes,
-                latency.underruns,
-                latency.samples,
+                summary.underruns,
+                summary.samples,
                 started,
                 quiet,
                 last_arrival,
@@ -216,16 +219,12 @@ class FeedbackPolicy(FramePolicy):
                 target=target,
                 changes=changes,
                 metrics=metrics,
-                summary=latency,
+                summary=summary,
                 explanation=why,
             )
             return new_state, decision
 
-        # 1. Hard limits and the manual override: at once.
-        if p.override is not None:
-            size = limits.clamp(p.override)
-            verb = "hold" if size == before else f"set {before} -> {size}"
-            return done(size, size, f"{verb}: override pinned at {size} frames", now)
+        # 1. Hard limits: at once.
         size = limits.clamp(before)
         clamped = f" (clamped from {before} to [{limits.min_size}, {limits.max_size}])"
         note = clamped if size != before else ""

@@ -8,7 +8,7 @@ latency), because replays must match the original byte for byte.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from adaptive_stream.gonum import duration_ns, go_div, go_round
@@ -30,7 +30,13 @@ __all__ = [
 
 
 class JetKVMParams(NamedTuple):
-    """The numbers the firmware's decision uses (SPEC defaults table)."""
+    """The numbers the firmware's decision uses (SPEC defaults table).
+
+    ``stale_after`` is ours: a tick whose metrics sample is older than this decides nothing
+    (``None``: metrics never go stale). The firmware sampled on every tick, so its metrics
+    were never stale; a live metrics source can stop, and then deciding on its last figures
+    would be deciding on a load that is gone.
+    """
 
     min_size: int = 3
     max_size: int = 20
@@ -47,6 +53,7 @@ class JetKVMParams(NamedTuple):
     cpu_weight: float = 0.5
     memory_weight: float = 0.3
     latency_weight: float = 0.2
+    stale_after: timedelta | None = None
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> JetKVMParams:
@@ -67,6 +74,7 @@ class JetKVMParams(NamedTuple):
             cpu_weight=settings.cpu_weight,
             memory_weight=settings.memory_weight,
             latency_weight=settings.latency_weight,
+            stale_after=settings.metrics_stale_after,
         )
 
 
@@ -156,7 +164,7 @@ class JetKVMPolicy:
     def sizes(self, state: JetKVMState) -> BufferSizes:
         return BufferSizes(state.input_size, state.output_size)
 
-    def initial_latency(self) -> int:
+    def initial_summary(self) -> int:
         return 0
 
     def update_latency(self, summary: int, sample_ns: int) -> int:
@@ -181,13 +189,22 @@ class JetKVMPolicy:
         return summary
 
     def decide(
-        self, state: JetKVMState, metrics: SystemMetrics, latency: int, now: datetime
-    ) -> tuple[JetKVMState, BufferDecision]:
+        self, state: JetKVMState, metrics: SystemMetrics | None, summary: int, now: datetime
+    ) -> tuple[JetKVMState, BufferDecision | None]:
+        if metrics is None:  # SPEC step 2: a tick without metrics decides nothing
+            return state, None
         p = self.params
+        sampled_at = metrics.sampled_at
+        if (
+            sampled_at is not None
+            and p.stale_after is not None
+            and now - sampled_at > p.stale_after
+        ):
+            return state, None  # stale metrics: as a tick without metrics
         cpu, memory = metrics.cpu_percent, metrics.memory_percent
         cpu_f = threshold_factor(cpu, p.cpu_low, p.cpu_high)
         mem_f = threshold_factor(memory, p.memory_low, p.memory_high)
-        lat_f = latency_factor(latency, p.target_latency_ns, p.max_latency_ns)
+        lat_f = latency_factor(summary, p.target_latency_ns, p.max_latency_ns)
         combined = combine_factors(cpu_f, mem_f, lat_f, p)
 
         cur_in, cur_out = float(state.input_size), float(state.output_size)
@@ -209,7 +226,7 @@ class JetKVMPolicy:
             lat_f,
             cpu,  # cpu_percent
             memory,  # memory_percent
-            latency,  # average_latency_ns
+            summary,  # average_latency_ns (jetkvm's summary is the average itself)
             state.adaptation_count,
             new_in,  # target_input
             new_out,  # target_output

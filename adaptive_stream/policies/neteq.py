@@ -17,7 +17,7 @@ nothing. Underruns are not an input of NetEq's target: it ignores them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -26,9 +26,6 @@ from adaptive_stream.policies.arrivals import (
     frame_decision,
     frames_for,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["FORGET_FACTOR", "QUANTILE", "NetEqPolicy", "NetEqState", "histogram_quantile"]
 
@@ -71,12 +68,18 @@ class NetEqPolicy(FramePolicy):
         return NetEqState(limits.default_size, tuple(histogram))
 
     def decide(
-        self, state: NetEqState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[NetEqState, BufferDecision]:
+        self,
+        state: NetEqState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[NetEqState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         limits = self.limits
         before = state.size
         histogram = state.histogram
-        arrivals = latency.since(state.samples_seen)
+        arrivals = summary.since(state.samples_seen)
         if arrivals:
             peak = max(arrivals)
             bucket = min(frames_for(peak, limits.frame_ns), len(histogram) - 1)
@@ -94,7 +97,7 @@ class NetEqPolicy(FramePolicy):
             target = size = limits.clamp(before)
             why = f"hold at {size}: no arrival delays this tick"
         changes = state.changes + (size != before)
-        new_state = NetEqState(size, histogram, latency.samples, changes)
+        new_state = NetEqState(size, histogram, summary.samples, changes)
         return new_state, frame_decision(
             now,
             policy=self.name,
@@ -103,6 +106,6 @@ class NetEqPolicy(FramePolicy):
             target=target,
             changes=changes,
             metrics=metrics,
-            summary=latency,
+            summary=summary,
             explanation=why,
         )

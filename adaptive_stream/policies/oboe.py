@@ -14,7 +14,7 @@ than Oboe's 2 bursts, so that every policy starts from the same place; and it st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -22,9 +22,6 @@ from adaptive_stream.policies.arrivals import (
     FramePolicy,
     frame_decision,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["IGNORED_CALLS", "OboePolicy", "OboeState"]
 
@@ -50,23 +47,29 @@ class OboePolicy(FramePolicy):
         return OboeState(self.limits.default_size)
 
     def decide(
-        self, state: OboeState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[OboeState, BufferDecision]:
+        self,
+        state: OboeState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[OboeState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         calls = state.calls + 1
         before = state.size
         size = self.limits.clamp(before)
-        risen = latency.underruns > state.underruns_seen
+        risen = summary.underruns > state.underruns_seen
         if calls <= IGNORED_CALLS:
             why = f"hold at {size}: call {calls} of the first {IGNORED_CALLS}, xruns ignored"
         elif risen and size < self.limits.max_size:
             size += 1
-            why = f"grow {before} -> {size}: the underrun count rose to {latency.underruns}"
+            why = f"grow {before} -> {size}: the underrun count rose to {summary.underruns}"
         elif risen:
             why = f"hold at {size}: the underrun count rose, but the size is at its maximum"
         else:
             why = f"hold at {size}: no new underrun (oboe never shrinks)"
         changes = state.changes + (size != before)
-        new_state = OboeState(size, calls, latency.underruns, changes)
+        new_state = OboeState(size, calls, summary.underruns, changes)
         return new_state, frame_decision(
             now,
             policy=self.name,
@@ -75,6 +78,6 @@ class OboePolicy(FramePolicy):
             target=size,
             changes=changes,
             metrics=metrics,
-            summary=latency,
+            summary=summary,
             explanation=why,
         )

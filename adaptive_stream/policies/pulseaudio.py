@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -25,9 +25,6 @@ from adaptive_stream.policies.arrivals import (
     FramePolicy,
     frame_decision,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DECREASE_AFTER", "DECREASE_THRESHOLD_NS", "PulseAudioPolicy", "PulseAudioState"]
 
@@ -56,15 +53,21 @@ class PulseAudioPolicy(FramePolicy):
         return PulseAudioState(self.limits.default_size)
 
     def decide(
-        self, state: PulseAudioState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[PulseAudioState, BufferDecision]:
+        self,
+        state: PulseAudioState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[PulseAudioState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         limits = self.limits
         before = state.size
         size = limits.clamp(before)
         calm_since = state.calm_since or now
-        arrivals = latency.since(state.samples_seen)
+        arrivals = summary.since(state.samples_seen)
         left_ns = size * limits.frame_ns - max(arrivals) if arrivals else None
-        if latency.underruns > state.underruns_seen:
+        if summary.underruns > state.underruns_seen:
             size = limits.clamp(min(2 * size, size + 1))
             calm_since = now
             why = f"grow {before} -> {size}: underrun (min(2w, w + 10 ms), in frames)"
@@ -79,7 +82,7 @@ class PulseAudioPolicy(FramePolicy):
             calm = (now - calm_since).total_seconds()
             why = f"hold at {size}: {calm:.1f} s of 20 s with more than 100 ms left"
         changes = state.changes + (size != before)
-        new_state = PulseAudioState(size, latency.underruns, latency.samples, calm_since, changes)
+        new_state = PulseAudioState(size, summary.underruns, summary.samples, calm_since, changes)
         return new_state, frame_decision(
             now,
             policy=self.name,
@@ -88,6 +91,6 @@ class PulseAudioPolicy(FramePolicy):
             target=size,
             changes=changes,
             metrics=metrics,
-            summary=latency,
+            summary=summary,
             explanation=why,
         )

@@ -35,12 +35,14 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    the cost of getting there. Besides, no shrink within :data:`REVERSAL_GUARD` of a growth
    unless the condition changed since (no grow-shrink flapping on one burst).
 
-Before that, in order: ``buffer_size_override`` pins both sizes at once, and a size outside
-``[min, max]`` is clamped at once; arrival delays within ``startup_grace`` of the first tick
-are start-up delays and are not learned (Oboe's lesson); until :data:`MIN_EVIDENCE` of
-delays has been learned the size holds (or, with no arrival delay at all, grows one frame per
-tick with underruns, as Oboe's tuner); metrics older than ``stale_after`` keep the last
-condition and forbid shrinking (staleness is no evidence of calm).
+Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
+outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
+applied by :func:`~adaptive_stream.policies.make_policy`); arrival delays within
+``startup_grace`` of the first tick are start-up delays and are not learned (Oboe's lesson);
+until :data:`MIN_EVIDENCE` of delays has been learned the size holds (or, with no arrival
+delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
+``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
+calm).
 
 Underruns are not an input of the score: the late frames are in the delays, and growing on
 underruns is what makes adaptive buffers grow for outages longer than any size can cover,
@@ -108,7 +110,6 @@ class QualityParams(NamedTuple):
     memory_high: float = 75.0
     startup_grace: timedelta = timedelta(seconds=2)
     stale_after: timedelta = timedelta(milliseconds=1500)
-    override: int | None = None
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> QualityParams:
@@ -123,7 +124,6 @@ class QualityParams(NamedTuple):
             memory_high=settings.memory_high_threshold,
             startup_grace=settings.startup_grace,
             stale_after=settings.metrics_stale_after,
-            override=settings.buffer_size_override,
         )
 
 
@@ -191,9 +191,8 @@ class QualityPolicy(FramePolicy):
         return cls(QualityParams.from_settings(settings))
 
     def initial_state(self) -> QualityState:
-        p = self.params
-        size = p.override if p.override is not None else p.limits.default_size
-        return QualityState(p.limits.clamp(size))
+        limits = self.params.limits
+        return QualityState(limits.clamp(limits.default_size))
 
     def _condition(self, metrics: SystemMetrics, previous: int) -> int:
         """Busy from the high thresholds, calm below the middle of low and high; between
@@ -212,8 +211,14 @@ class QualityPolicy(FramePolicy):
         return cpu_busy | memory_busy << 1
 
     def decide(
-        self, state: QualityState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[QualityState, BufferDecision]:
+        self,
+        state: QualityState,
+        metrics: SystemMetrics | None,
+        latency: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[QualityState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the other policies' rule)
+            return state, None
         p = self.params
         limits = p.limits
         before = state.size
@@ -288,11 +293,7 @@ class QualityPolicy(FramePolicy):
                 explanation=why,
             )
 
-        # 2. Hard limits and the manual override: at once.
-        if p.override is not None:
-            size = limits.clamp(p.override)
-            verb = "hold" if size == before else f"set {before} -> {size}"
-            return done(size, size, f"{verb}: override pinned at {size} frames")
+        # 2. Hard limits: at once.
         current_size = limits.clamp(before)
         note = (
             f" (clamped from {before} to [{limits.min_size}, {limits.max_size}])"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -25,9 +25,6 @@ from adaptive_stream.policies.arrivals import (
     FramePolicy,
     frame_decision,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["COOLDOWN", "GROW", "SHRINK_THRESHOLD", "WINDOW", "RocPolicy", "RocState"]
 
@@ -58,12 +55,18 @@ class RocPolicy(FramePolicy):
         return RocState(self.limits.default_size)
 
     def decide(
-        self, state: RocState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[RocState, BufferDecision]:
+        self,
+        state: RocState,
+        metrics: SystemMetrics | None,
+        summary: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[RocState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (the original's rule)
+            return state, None
         limits = self.limits
         before = state.size
         size = limits.clamp(before)
-        arrivals = latency.since(state.samples_seen)
+        arrivals = summary.since(state.samples_seen)
         oldest = now - WINDOW
         window = tuple(item for item in state.window if item[0] > oldest)
         if arrivals:
@@ -92,7 +95,7 @@ class RocPolicy(FramePolicy):
             else:
                 why = f"hold at {size}: {estimate} within [1x, 1.7x] of {have / 1e6:.0f} ms"
         changes = state.changes + (size != before)
-        new_state = RocState(size, latency.samples, grew_at, window, changes)
+        new_state = RocState(size, summary.samples, grew_at, window, changes)
         return new_state, frame_decision(
             now,
             policy=self.name,
@@ -101,6 +104,6 @@ class RocPolicy(FramePolicy):
             target=target,
             changes=changes,
             metrics=metrics,
-            summary=latency,
+            summary=summary,
             explanation=why,
         )

@@ -40,7 +40,7 @@ The playout model (a jitter buffer with a playout delay of ``D`` frames):
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import reactivex as rx
@@ -49,9 +49,10 @@ from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
 from reactivex.subject import Subject
 
-from adaptive_stream.model import BufferDecision, SystemMetrics
+from adaptive_stream.inputs import InputChecks
+from adaptive_stream.model import EPOCH, BufferDecision, SystemMetrics
 from adaptive_stream.pipeline import NanosecondSamples, buffer_decisions
-from adaptive_stream.policies import Policy, make_policy
+from adaptive_stream.policies import AnyPolicy, make_policy
 from adaptive_stream.simulation.audio_path import AudioPath, metrics_at, plan_audio_path
 from adaptive_stream.simulation.scenario import Scenario
 
@@ -64,12 +65,15 @@ __all__ = [
     "LATE",
     "LOST",
     "PLAYED",
+    "SIMULATED_CORES",
     "STRETCHED",
     "SimulationRun",
     "simulate",
 ]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The simulated machine's cores: scenarios give CPU up to 400 %, and metrics are checked
+#: against 100 % x cores, as the live manager checks them against its machine's.
+SIMULATED_CORES = 4
 
 #: The playout sequence's codes: a frame played, a late frame, a frame dropped while
 #: shrinking, a slot stretched while growing, a frame lost in the network.
@@ -137,7 +141,7 @@ def simulate(
     scenario: Scenario,
     settings: AdaptiveBufferSettings,
     *,
-    policy: Policy[Any, Any] | None = None,
+    policy: AnyPolicy | None = None,
     path: AudioPath | None = None,
 ) -> SimulationRun:
     """Run ``scenario`` in closed loop with the policy the settings name (or ``policy``).
@@ -178,8 +182,18 @@ def simulate(
     def on_error(error: Exception) -> None:
         raise error
 
+    def now() -> datetime:
+        return clock.now
+
+    checks = InputChecks.from_settings(settings, cpu_cores=SIMULATED_CORES, clock=now)
     subscription = buffer_decisions(
-        metrics, latency, ticks, policy=policy, scheduler=clock, underruns=underruns
+        metrics,
+        latency,
+        ticks,
+        policy=policy,
+        scheduler=clock,
+        underruns=underruns,
+        checks=checks,
     ).subscribe(on_decision, on_error, scheduler=clock)
 
     underrun_us: list[int] = []

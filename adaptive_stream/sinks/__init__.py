@@ -1,1 +1,1 @@
-"""Who listens: subscribers of the decision stream (logger, Prometheus, audio consumers)."""
+"""Who listens: subscribers of the decision stream (logger, Prometheus)."""

@@ -19,8 +19,8 @@ from adaptive_stream.model import BufferDecision
 
 __all__ = ["InterceptHandler", "configure_logging", "log_decision", "subscribe_logger"]
 
-#: loguru's levels (the same tuple as ``settings.LOG_LEVELS``, kept here so that this sink
-#: does not import pydantic).
+#: loguru's levels (``settings.LOG_LEVELS`` is this tuple; it lives here, where pydantic is
+#: not imported).
 LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 

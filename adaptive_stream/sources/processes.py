@@ -9,7 +9,7 @@ on purpose: it is meant to be sampled from one thread, the manager's ticker.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -219,17 +219,40 @@ class SystemSampler:
         )
 
 
-def metrics_on_ticks(sampler: MetricsSampler, ticks: Observable[Any]) -> Observable[SystemMetrics]:
-    """One sample per tick, taken on the tick's thread; ticks with nothing to measure are
-    skipped. Subscribed before the decision, on a shared ticker, this reproduces the
-    original's read-metrics-then-decide on every tick."""
+def metrics_on_ticks(
+    sampler: MetricsSampler,
+    ticks: Observable[Any],
+    *,
+    on_error: Callable[[Exception], None] | None = None,
+) -> Observable[SystemMetrics | None]:
+    """One sample per tick, taken on the tick's thread: a :class:`SystemMetrics`, or
+    ``None`` when the sampler finds nothing to measure. Subscribed before the decision, on a
+    shared ticker, this reproduces the original's read-metrics-then-decide on every tick.
 
-    def take(_: Any) -> SystemMetrics | None:
-        return sampler.sample()
+    A sampler that raises ends the stream with the error, unless ``on_error`` is given: then
+    the error goes there, the tick has no sample, and the sampler is read again next tick.
+    """
 
-    samples: Observable[SystemMetrics | None] = ticks.pipe(ops.map(take))
-    present: Observable[Any] = samples.pipe(ops.filter(_is_sample))
-    return present
+    def take(_: Any) -> Any:
+        if on_error is None:
+            return sampler.sample()
+        try:
+            return sampler.sample()
+        except Exception as exc:
+            on_error(exc)
+            return _NO_SAMPLE
+
+    samples: Observable[Any] = ticks.pipe(ops.map(take))
+    if on_error is not None:
+        samples = samples.pipe(ops.filter(_taken))
+    return samples
+
+
+_NO_SAMPLE = object()
+
+
+def _taken(sample: Any) -> bool:
+    return sample is not _NO_SAMPLE
 
 
 def _is_sample(sample: SystemMetrics | None) -> bool:
@@ -269,10 +292,12 @@ def process_metrics(
         chosen = scheduler or scheduler_
         if chosen is not None:
             ticks = rx.interval(interval, scheduler=chosen)
-            return metrics_on_ticks(sampler, ticks).subscribe(observer, scheduler=chosen)
+            present: Observable[Any] = metrics_on_ticks(sampler, ticks).pipe(ops.filter(_is_sample))
+            return present.subscribe(observer, scheduler=chosen)
         own = EventLoopScheduler()
         ticks = rx.interval(interval, scheduler=own)
-        subscription = metrics_on_ticks(sampler, ticks).subscribe(observer, scheduler=own)
+        present = metrics_on_ticks(sampler, ticks).pipe(ops.filter(_is_sample))
+        subscription = present.subscribe(observer, scheduler=own)
         return CompositeDisposable(subscription, own)
 
     return Observable(subscribe)

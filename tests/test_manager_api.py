@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import reactivex as rx
@@ -18,9 +18,9 @@ from adaptive_stream import (
     BufferSizes,
     SystemMetrics,
 )
+from adaptive_stream.model import EPOCH
 
 CALM = SystemMetrics(5.0, 10.0)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class FixedSampler:

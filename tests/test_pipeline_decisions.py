@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import pytest
 import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,14 +15,13 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
 from adaptive_stream import AdaptiveBufferSettings, BufferDecision, SystemMetrics, buffer_decisions
-from adaptive_stream.pipeline import to_nanoseconds
+from adaptive_stream.model import EPOCH
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
 
 CALM = SystemMetrics(5.0, 10.0)
 BUSY = SystemMetrics(95.0, 90.0)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sizes_of(decisions: rx.Observable[BufferDecision]) -> rx.Observable[int]:
@@ -161,29 +159,9 @@ def test_each_subscription_has_its_own_state() -> None:
     assert second == [10]
 
 
-@pytest.mark.parametrize(
-    ("sample", "ns"),
-    [
-        (0.02, 20_000_000),
-        (0, 0),
-        (1, 1_000_000_000),
-        (timedelta(milliseconds=20, microseconds=1), 20_001_000),
-        (1.5e-9, 2),  # halves away from zero, as Go
-        (float("inf"), None),
-        (float("nan"), None),
-        (-1e-9, None),
-        (timedelta(microseconds=-1), None),
-        (True, None),
-        ("0.02", None),
-    ],
-)
-def test_to_nanoseconds(sample: Any, ns: int | None) -> None:
-    assert to_nanoseconds(sample) == ns
-
-
 traces = st.lists(
     st.one_of(
-        st.tuples(st.just("m"), st.floats(0, 400), st.floats(0, 100)),
+        st.tuples(st.just("m"), st.floats(0, 100), st.floats(0, 100)),  # any machine: <= 1 core
         st.tuples(st.just("l"), st.floats(0, 0.5), st.just(0.0)),
         st.tuples(st.just("t"), st.just(0.0), st.just(0.0)),
     ),

@@ -97,7 +97,7 @@ def test_an_erroring_source_goes_stale_is_resubscribed_and_decisions_resume(
     assert "metrics source failed (RuntimeError: sensor gone)" in text
     assert "subscribing again in 0.5 s" in text
     assert "metrics are stale: the last sample is 1.900 s old" in text
-    assert "metrics are back; decisions resume" in text
+    assert "metrics are fresh again" in text
 
 
 def test_a_completing_source_is_resubscribed_too() -> None:

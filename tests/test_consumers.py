@@ -8,8 +8,8 @@ import threading
 import pytest
 from reactivex.subject import BehaviorSubject, Subject
 
+from adaptive_stream.consumers import FollowingQueue, LatestSizes
 from adaptive_stream.model import BufferSizes
-from adaptive_stream.sinks.audio import FollowingQueue, LatestSizes
 
 
 class Clock:

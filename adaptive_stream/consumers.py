@@ -1,4 +1,4 @@
-"""The audio consumer's side: following the buffer sizes from audio code.
+"""What audio code uses to follow the decided buffer sizes (consumers, not sinks).
 
 Which thread calls what:
 
