@@ -37,6 +37,17 @@ def test_the_committed_sets_are_what_the_generator_writes(tmp_path: Path) -> Non
     assert committed == {p.relative_to(tmp_path) for p in written}
 
 
+def test_the_second_held_out_set_is_what_the_generator_writes(tmp_path: Path) -> None:
+    written = generator().write_heldout2(tmp_path, 3035)
+    assert {p.relative_to(tmp_path) for p in written} == {
+        p.relative_to(SETS) for p in (SETS / "heldout2").iterdir()
+    }
+    for path in written:
+        assert (SETS / path.relative_to(tmp_path)).read_bytes() == path.read_bytes()
+    names = {p.stem for p in written if p.suffix == ".toml"}
+    assert {"wifi-1", "wifi-2", "rtt-ramp-1", "rtt-ramp-2", "cpu-1"} <= names
+
+
 def test_another_seed_draws_other_scenarios(tmp_path: Path) -> None:
     generator().write_sets(tmp_path, 7)
     assert (tmp_path / "dev" / "cpu-1.toml").read_text() != (

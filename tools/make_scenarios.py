@@ -1,6 +1,7 @@
 """Make the policy-evaluation scenarios: a development set and a held-out set (seeded).
 
     python tools/make_scenarios.py [--out config/scenarios] [--seed 2026]
+    python tools/make_scenarios.py --heldout2 [--out config/scenarios] [--seed 3035]
 
 writes ``OUT/dev/*.toml`` and ``OUT/heldout/*.toml``, with the per-frame arrival logs some of
 them use (``arrivals = "NAME.csv"``: ``capture_ms,arrival_ms``, an empty arrival is a frame
@@ -23,6 +24,15 @@ so the held-out set is new draws of the same processes, never seen while tuning)
   cross traffic;
 - ``mixed``: one of the arrival logs plus CPU spikes and a silent monitor;
 - ``startup``: a start-up stall of 0.1 to 0.8 s (device open), then calm and jitter.
+
+``--heldout2`` writes ``OUT/heldout2/`` only: a second held-out set, made after the first one
+had been scored and seen: one new draw of every family above (another seed), plus two
+families in neither of the other sets:
+
+- ``wifi``: a Wi-Fi station's background scans: every 0.1 to 1 s (per instance) the radio
+  leaves the channel for 20 to 120 ms and the frames queued meanwhile arrive at once;
+- ``rtt-ramp``: long round-trip ramps: the delay climbs by 50 to 300 ms over 10 to 40 s and
+  comes back as slowly (a congested path, a moving vehicle).
 
 Frames are 20 ms; arrival logs keep frames in order (none overtakes another).
 """
@@ -288,6 +298,38 @@ def capacity(rng: random.Random) -> tuple[str, list[float | None]]:
     return f"slowly varying capacity under {load:.0%} cross traffic", out
 
 
+def wifi(rng: random.Random) -> tuple[str, list[float | None]]:
+    n = _frames(rng.uniform(90, 150))
+    base = rng.uniform(10, 40)
+    period = rng.uniform(0.1, 1.0)  # s between scans
+    low, high = sorted((rng.uniform(20, 120), rng.uniform(20, 120)))
+    out: list[float | None] = []
+    scan_start, scan_end = period, period + rng.uniform(low, high) / 1000
+    for k in range(n):
+        t = k * FRAME_MS / 1000
+        while t >= scan_end:
+            scan_start = scan_end + period * rng.uniform(0.8, 1.2)
+            scan_end = scan_start + rng.uniform(low, high) / 1000
+        held = (scan_end - t) * 1000 if t >= scan_start else 0.0
+        out.append(base + held + rng.expovariate(1 / 3))
+    return f"Wi-Fi scans every {period:.2f} s ({low:.0f}-{high:.0f} ms off channel)", out
+
+
+def rtt_ramp(rng: random.Random) -> tuple[str, list[float | None]]:
+    n = _frames(rng.uniform(90, 150))
+    base = rng.uniform(10, 40)
+    out: list[float | None] = []
+    extra, target, rate = 0.0, 0.0, 0.0
+    for _ in range(n):
+        if abs(target - extra) <= abs(rate):
+            extra = target
+            target = rng.uniform(50, 300) if target == 0.0 else 0.0
+            rate = (target - extra) / _frames(rng.uniform(10, 40))
+        extra += rate
+        out.append(base + extra + rng.expovariate(1 / 4))
+    return "long round-trip ramps (+50-300 ms over 10-40 s, and back)", out
+
+
 PHASED: dict[str, Callable[[random.Random], tuple[str, list[str]]]] = {
     "outages": outages,
     "cpu": cpu,
@@ -362,12 +404,64 @@ def write_sets(out: Path, seed: int) -> list[Path]:
     return written
 
 
+#: The second held-out set's extra families (in no other set).
+NEW_FAMILIES: dict[str, Callable[[random.Random], tuple[str, list[float | None]]]] = {
+    "wifi": wifi,
+    "rtt-ramp": rtt_ramp,
+}
+
+
+def write_heldout2(out: Path, seed: int) -> list[Path]:
+    """Write ``out/heldout2``: one draw of every family, and two of each new one."""
+    written: list[Path] = []
+    master = random.Random(seed)
+    folder = out / "heldout2"
+    folder.mkdir(parents=True, exist_ok=True)
+    families = [*PHASED, *LOGGED, "mixed", "startup", *NEW_FAMILIES, *NEW_FAMILIES]
+    counts: dict[str, int] = {}
+    for family in families:
+        counts[family] = i = counts.get(family, 0) + 1
+        rng = random.Random(master.getrandbits(32))
+        name = f"{family}-{i}"
+        head = HEADER.format(seed=seed, family=family)
+        if family == "startup":
+            description, phases = startup(rng)
+            stall = description.split()[1]
+            text = head + _toml(name, description, phases, startup_delay=f"{stall}ms")
+        elif family in PHASED:
+            description, phases = PHASED[family](rng)
+            text = head + _toml(name, description, phases)
+        else:
+            logged = list(LOGGED.values())
+            maker = {**LOGGED, **NEW_FAMILIES}.get(family) or rng.choice(logged)
+            description, delays = maker(rng)
+            log = folder / f"{name}.csv"
+            log.write_text(_log(delays))
+            written.append(log)
+            seconds = len(delays) * FRAME_MS / 1000
+            if family == "mixed":
+                description = f"{description}, with CPU spikes and a silent monitor"
+                phases = _mixed_phases(rng, seconds)
+            else:
+                phases = [_phase("recorded", seconds)]
+            text = head + _toml(name, description, phases, arrivals=log.name)
+        path = folder / f"{name}.toml"
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("config/scenarios"))
-    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--seed", type=int, help="2026 for the first sets, 3035 for heldout2")
+    parser.add_argument("--heldout2", action="store_true", help="write OUT/heldout2 only")
     args = parser.parse_args()
-    files = write_sets(args.out, args.seed)
+    if args.heldout2:
+        files = write_heldout2(args.out, 3035 if args.seed is None else args.seed)
+        print(f"wrote {len(files)} files under {args.out}/heldout2")
+        return
+    files = write_sets(args.out, 2026 if args.seed is None else args.seed)
     print(f"wrote {len(files)} files under {args.out}/dev and {args.out}/heldout")
 
 

@@ -31,8 +31,14 @@ class FixedPolicy(FramePolicy):
         return FixedState(self.limits.clamp(self.limits.default_size))
 
     def decide(
-        self, state: FixedState, metrics: SystemMetrics, latency: ArrivalSummary, now: datetime
-    ) -> tuple[FixedState, BufferDecision]:
+        self,
+        state: FixedState,
+        metrics: SystemMetrics | None,
+        latency: ArrivalSummary,
+        now: datetime,
+    ) -> tuple[FixedState, BufferDecision | None]:
+        if metrics is None:  # nothing measured: no decision (every policy's rule)
+            return state, None
         why = (
             f"hold at {state.size}: fixed policy (default_buffer_size), "
             f"{latency.underruns} underrun(s) so far"
