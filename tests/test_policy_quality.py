@@ -4,6 +4,7 @@ invariants (hypothesis)."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -25,7 +26,13 @@ from adaptive_stream import (
 )
 from adaptive_stream.policies import QualityPolicy
 from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits
-from adaptive_stream.policies.quality import REVERSAL_GUARD, QualityParams, QualityState
+from adaptive_stream.policies.quality import (
+    RAMP_AHEAD,
+    RAMP_TICKS,
+    REVERSAL_GUARD,
+    QualityParams,
+    QualityState,
+)
 
 FRAME = 20_000_000  # ns
 CALM = SystemMetrics(10.0, 30.0)
@@ -132,6 +139,28 @@ class TestTheTrade:
         assert grow.reason.startswith("grow 6 -> ")
         assert "late" in grow.reason
         assert " R " in grow.reason
+
+
+class TestRamps:
+    def test_a_filling_queue_is_covered_ahead_of_its_rise(self) -> None:
+        # 10 ms of base delay, then from 10 s a queue filling at 40 ms/s (20 ms per tick).
+        def ramp(tick: int) -> list[int]:
+            rise_ms = max(0, tick - 20) * 20.0
+            return [round((10 + rise_ms + k * 0.8) * 1e6) for k in range(25)]
+
+        _, _, out = run(policy(), 16, ramp)
+        grow = next(d for d in out if "ramp" in d.reason)
+        tick = out.index(grow)
+        assert tick == 20 + RAMP_TICKS  # the base delay rose on RAMP_TICKS ticks in a row
+        largest_ms = 10 + (tick - 20) * 20.0 + 24 * 0.8
+        ahead_ms = largest_ms + 40 * RAMP_AHEAD.total_seconds()
+        assert grow.input_size == math.ceil(ahead_ms / 20)
+        assert grow.reason.startswith(f"grow {out[tick - 1].input_size} -> ")
+        assert "rises 40 ms/s" in grow.reason
+
+    def test_jitter_without_a_rise_is_no_ramp(self) -> None:
+        _, _, out = run(policy(), 60, spiky(2, lambda _: True))
+        assert not any("ramp" in d.reason for d in out)
 
 
 class TestConditions:

@@ -34,6 +34,12 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    The events of a change are the hysteresis: a size must beat the current one by more than
    the cost of getting there. Besides, no shrink within :data:`REVERSAL_GUARD` of a growth
    unless the condition changed since (no grow-shrink flapping on one burst).
+5. **Ramps.** The histogram only knows delays already seen, so on a queue that fills
+   (bufferbloat, a slowing link) every new level of delay is late before it is learned. When
+   each tick's smallest delay (the path's base delay then) has risen on :data:`RAMP_TICKS`
+   ticks in a row, faster than :data:`RAMP_MIN_RATE` on average, the size covers at least
+   the last tick's largest delay plus :data:`RAMP_AHEAD` more of the rise (grow at once, no
+   shrink while it lasts).
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
@@ -75,6 +81,9 @@ __all__ = [
     "CONDITIONS",
     "MIN_EVIDENCE",
     "NEW_CONDITION_WEIGHT",
+    "RAMP_AHEAD",
+    "RAMP_MIN_RATE",
+    "RAMP_TICKS",
     "REVERSAL_GUARD",
     "SESSION",
     "QualityParams",
@@ -93,6 +102,15 @@ MIN_EVIDENCE = 25.0
 SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
 REVERSAL_GUARD = timedelta(seconds=10)
+#: Ramp detection: each tick's smallest arrival delay (the path's base delay then) rising
+#: on this many ticks in a row...
+RAMP_TICKS = 7
+#: ...by more than this on average (ns per second: 10 ms/s) is a ramp (a queue filling).
+RAMP_MIN_RATE = 10e6
+#: During a ramp, the size covers the last tick's largest delay plus the rise expected over
+#: this long (the histogram only knows delays already seen: on a ramp each new level would
+#: be late first).
+RAMP_AHEAD = timedelta(seconds=1)
 #: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
 CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
 
@@ -147,6 +165,9 @@ class QualityState(NamedTuple):
         session_delay_ms: the session's mean mouth-to-ear delay estimate, ms.
         session_loss: the session's share of audible events (underruns and the policy's own
             changes, one per frame changed), percent.
+        base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
+        rising: on how many ticks in a row the smallest delay rose.
+        ramp_from: the smallest delay when it started rising (ns).
     """
 
     size: int
@@ -161,6 +182,9 @@ class QualityState(NamedTuple):
     session_frames: float = 0.0
     session_delay_ms: float = 0.0
     session_loss: float = 0.0
+    base_ns: int = -1
+    rising: int = 0
+    ramp_from: int = 0
 
 
 def _ms(ns: float) -> str:
@@ -254,6 +278,16 @@ class QualityPolicy(FramePolicy):
         histograms[condition] = histogram
 
         fresh_underruns = latency.underruns - state.underruns_seen
+        base_ns, rising, ramp_from = state.base_ns, state.rising, state.ramp_from
+        if arrivals:
+            low = min(arrivals)
+            if 0 <= base_ns < low:
+                if rising == 0:
+                    ramp_from = base_ns
+                rising += 1
+            else:
+                rising = 0
+            base_ns = low
 
         def done(size: int, target: float, why: str) -> tuple[QualityState, BufferDecision]:
             grew_at, grew_in = state.grew_at, state.grew_in
@@ -280,6 +314,9 @@ class QualityPolicy(FramePolicy):
                 session,
                 state.session_delay_ms + share * (delay_ms - state.session_delay_ms),
                 state.session_loss + share * (loss - state.session_loss),
+                base_ns,
+                rising,
+                ramp_from,
             )
             return new_state, frame_decision(
                 now,
@@ -339,6 +376,29 @@ class QualityPolicy(FramePolicy):
 
         candidates = range(limits.min_size, limits.max_size + 1)
         best = max(candidates, key=lambda s: (score(s), s == current_size, -s))
+        rate = (
+            (base_ns - ramp_from) / (rising * p.interval.total_seconds())
+            if rising >= RAMP_TICKS
+            else 0.0
+        )
+        if rate > RAMP_MIN_RATE and arrivals:
+            ahead_ns = max(arrivals) + rate * RAMP_AHEAD.total_seconds()
+            need = limits.clamp(math.ceil(ahead_ns / limits.frame_ns))
+            if need > best:
+                why = (
+                    (
+                        f"grow {before} -> {need}: {where}; ramp: the base delay rises "
+                        f"{rate / 1e6:.0f} ms/s, the size covers the last tick's largest delay "
+                        f"({_ms(max(arrivals))}) and {RAMP_AHEAD.total_seconds():g} s more of it"
+                    )
+                    if need > current_size
+                    else (
+                        f"hold at {current_size}: {where}; ramp: the base delay rises "
+                        f"{rate / 1e6:.0f} ms/s, no shrinking"
+                    )
+                )
+                size = max(need, current_size)
+                return done(size, size, why + note)
         here = score(current_size)
         compared = (
             f"late {late_share[best] * 100:.1f} % at {best} vs {late_share[current_size] * 100:.1f}"
