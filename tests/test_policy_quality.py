@@ -246,7 +246,8 @@ class TestGuards:
         _, held = p.decide(grown, CALM._replace(sampled_at=now), summary, now)
         assert held is not None
         assert held.input_size == 12
-        assert "grew 1.0 s ago, no shrinking within 10 s" in held.reason
+        guard_s = REVERSAL_GUARD.total_seconds()
+        assert f"grew 1.0 s ago, no shrinking within {guard_s:g} s" in held.reason
         later = at(9) + REVERSAL_GUARD
         _, shrunk = p.decide(grown, CALM._replace(sampled_at=later), summary, later)
         assert shrunk is not None

@@ -101,7 +101,7 @@ MIN_EVIDENCE = 25.0
 #: How far back the session's figures reach (older frames are forgotten): about a long call.
 SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
-REVERSAL_GUARD = timedelta(seconds=10)
+REVERSAL_GUARD = timedelta(seconds=5)
 #: Ramp detection: each tick's smallest arrival delay (the path's base delay then) rising
 #: on this many ticks in a row...
 RAMP_TICKS = 7
