@@ -260,7 +260,8 @@ def _add_simulation_parsers(sub: Any, only: str | None, **sub_kwargs: Any) -> No
             description=(
                 "Run every policy (or those named) on the same scenarios with the same seed and "
                 "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
-                "mean size, size changes, flaps, the longest recovery."
+                "mean size, size changes, flaps, the longest recovery, loss, and the E-model's R "
+                "and MOS; plus best-fixed, the fixed size with the best R chosen in hindsight."
             ),
         )
         compare.add_argument(
