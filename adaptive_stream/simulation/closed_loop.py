@@ -20,11 +20,17 @@ The playout model (a jitter buffer with a playout delay of ``D`` frames):
     (skipped, counted ``dropped``), and the next one is played in this slot;
   - then the due frame is played if it has arrived; otherwise it is *late*: the slot is an
     **underrun** (concealment is played, one report of 1 to the pipeline) and the frame is
-    discarded whenever it comes.
+    discarded whenever it comes. A frame lost in the network (a recording can have them,
+    :attr:`~.audio_path.AudioPath.lost`) is found missing the same way: its slot is an
+    underrun too (the consumer cannot tell it from a late one), counted ``lost``.
 
 * Frames are captured for the scenario's duration; the playout then runs on until every
-  frame has been played, dropped or found late (conservation: ``played + dropped + late
-  == frames``, and ``underruns == late``).
+  frame has been played, dropped, found late or lost (conservation: ``played + dropped +
+  late + lost == frames``, and ``underruns == late + lost``).
+* The playout sequence (:attr:`SimulationRun.playout`) keeps every slot's outcome in order
+  after the pre-roll, one character each (:data:`PLAYED`, :data:`LATE`, :data:`DROPPED`,
+  :data:`STRETCHED`, :data:`LOST`; a slot that drops a frame and plays the next adds two):
+  what the E-model's loss and burst ratio are computed from.
 * Ticks come every ``adaptation_interval``, half a frame after a slot (so the order of
   events is never a tie); the monitor's metrics sample is taken on the tick, just before
   the decision, as the manager's sampler is. In a phase with ``metrics = false`` nothing is
@@ -53,11 +59,25 @@ from adaptive_stream.simulation.scenario import Scenario
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
-__all__ = ["EPOCH", "SIMULATED_CORES", "SimulationRun", "simulate"]
+__all__ = [
+    "DROPPED",
+    "EPOCH",
+    "LATE",
+    "LOST",
+    "PLAYED",
+    "SIMULATED_CORES",
+    "STRETCHED",
+    "SimulationRun",
+    "simulate",
+]
 
 #: The simulated machine's cores: scenarios give CPU up to 400 %, and metrics are checked
 #: against 100 % x cores, as the live manager checks them against its machine's.
 SIMULATED_CORES = 4
+
+#: The playout sequence's codes: a frame played, a late frame, a frame dropped while
+#: shrinking, a slot stretched while growing, a frame lost in the network.
+PLAYED, LATE, DROPPED, STRETCHED, LOST = "o", "l", "d", "s", "x"
 
 
 class SimulationRun(NamedTuple):
@@ -70,14 +90,17 @@ class SimulationRun(NamedTuple):
         played: frames played.
         dropped: frames skipped while the buffer drained to a smaller size.
         late: frames that arrived after their slot (each one an underrun).
+        lost: frames that never arrived (lost in the network; each one an underrun).
         stretched: slots that played no frame while the buffer filled (after the first frame).
         prefill: slots before the first frame was played.
-        underrun_us: the time of each underrun.
+        underrun_us: the time of each underrun (late or lost frame).
         latency_us: each played frame's capture-to-playout latency.
         played_us: when each played frame was played (same order as ``latency_us``).
         decisions: every decision of the pipeline.
         initial_size: the size before the first decision.
-        end_us: when the last frame was played or found late.
+        end_us: when the last frame was played or found late or lost.
+        playout: every slot's outcome after the pre-roll, in order (one code each, module
+            docstring).
     """
 
     scenario: Scenario
@@ -94,6 +117,8 @@ class SimulationRun(NamedTuple):
     decisions: tuple[BufferDecision, ...]
     initial_size: int
     end_us: int
+    lost: int = 0
+    playout: str = ""
 
     @property
     def frames(self) -> int:
@@ -105,6 +130,9 @@ class SimulationRun(NamedTuple):
         return self.path.frames * self.path.frame_us
 
 
+_CODES = {"played": PLAYED, "late": LATE, "lost": LOST}
+
+
 def _us(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -114,13 +142,19 @@ def simulate(
     settings: AdaptiveBufferSettings,
     *,
     policy: AnyPolicy | None = None,
+    path: AudioPath | None = None,
 ) -> SimulationRun:
-    """Run ``scenario`` in closed loop with the policy the settings name (or ``policy``)."""
+    """Run ``scenario`` in closed loop with the policy the settings name (or ``policy``).
+
+    ``path``: the scenario's audio path if the caller has it already (it must be
+    ``plan_audio_path(scenario, frame_duration)``; a runner reuses it across policies).
+    """
     policy = policy if policy is not None else make_policy(settings)
     frame_us = _us(settings.frame_duration)
     interval = settings.adaptation_interval
-    path = plan_audio_path(scenario, frame_us)
-    capture, arrival, frames = path.capture_us, path.arrival_us, path.frames
+    if path is None:
+        path = plan_audio_path(scenario, frame_us)
+    capture, arrival, frames, lost = path.capture_us, path.arrival_us, path.frames, path.lost
 
     clock = HistoricalScheduler(EPOCH)
     metrics: Subject[SystemMetrics] = Subject()
@@ -128,7 +162,11 @@ def simulate(
     underruns: Subject[int] = Subject()
     metrics_rng = random.Random(scenario.seed * 7919 + 3)
 
+    interval_us = _us(interval)
+    timing = {"next_tick": interval_us + frame_us // 2}
+
     def sample_metrics(_: Any) -> None:
+        timing["next_tick"] = _us(clock.now - EPOCH) + interval_us
         seconds = _us(clock.now - EPOCH) / 1e6
         sample = metrics_at(scenario, seconds, metrics_rng)
         if sample is not None:
@@ -165,36 +203,63 @@ def simulate(
     underrun_us: list[int] = []
     latency_us: list[int] = []
     played_us: list[int] = []
-    counts = {"played": 0, "dropped": 0, "late": 0, "stretched": 0, "prefill": 0}
+    counts = {"played": 0, "dropped": 0, "late": 0, "lost": 0, "stretched": 0, "prefill": 0}
+    playout: list[str] = []
     cursor = {"next": 0, "arrived": 0, "end": 0}
 
     def slot(scheduler: abc.SchedulerBase, j: int | None) -> None:
+        # Every slot before the next tick in one action: the slots only push arrival delays
+        # and underruns into the pipeline (no clock read), and the size changes on ticks
+        # only, so this is the same as one action per slot, with far fewer actions.
         j = j or 0
+        while True:
+            if not play_slot(j):
+                return
+            j += 1
+            if j * frame_us >= timing["next_tick"]:
+                at = EPOCH + timedelta(microseconds=j * frame_us)
+                scheduler.schedule_absolute(at, slot, j)
+                return
+
+    def play_slot(j: int) -> bool:
+        """Slot ``j``: report the arrivals, play (module docstring); ``False`` at the end."""
         now = j * frame_us
         arrived = cursor["arrived"]
         if arrived < frames and arrival[arrived] <= now:
             batch = NanosecondSamples()
             while arrived < frames and arrival[arrived] <= now:
-                batch.append((arrival[arrived] - capture[arrived]) * 1000)
+                if arrived not in lost:
+                    batch.append((arrival[arrived] - capture[arrived]) * 1000)
                 arrived += 1
             cursor["arrived"] = arrived
-            latency.on_next(batch)
+            if batch:
+                latency.on_next(batch)
         due = cursor["next"]
         delay = j - due
         size = state["size"]
         if delay < size:
-            counts["prefill" if counts["played"] == 0 else "stretched"] += 1
+            if counts["played"] == 0:
+                counts["prefill"] += 1
+            else:
+                counts["stretched"] += 1
+                playout.append(STRETCHED)
         else:
             if delay > size:
                 counts["dropped"] += 1
+                playout.append(DROPPED)
                 due += 1
             if due < frames:
-                if arrival[due] <= now:
-                    counts["played"] += 1
+                if due in lost:
+                    outcome = "lost"
+                elif arrival[due] <= now:
+                    outcome = "played"
                     latency_us.append(now - capture[due])
                     played_us.append(now)
                 else:
-                    counts["late"] += 1
+                    outcome = "late"
+                counts[outcome] += 1
+                playout.append(_CODES[outcome])
+                if outcome != "played":
                     underrun_us.append(now)
                     underruns.on_next(1)
                 due += 1
@@ -202,8 +267,8 @@ def simulate(
         if due >= frames:
             cursor["end"] = now
             subscription.dispose()
-            return
-        scheduler.schedule_absolute(EPOCH + timedelta(microseconds=now + frame_us), slot, j + 1)
+            return False
+        return True
 
     if frames:
         clock.schedule_absolute(EPOCH, slot, 0)
@@ -225,4 +290,6 @@ def simulate(
         decisions=tuple(decisions),
         initial_size=initial_size,
         end_us=cursor["end"],
+        lost=counts["lost"],
+        playout="".join(playout),
     )
