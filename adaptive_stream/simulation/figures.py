@@ -1,6 +1,7 @@
 """The figures of a simulation run: what a listener would notice, and what it cost.
 
-* ``underruns``: slots where the frame due had not arrived (concealment played); also per
+* ``underruns``: slots where the frame due had not arrived and nothing later had either
+  (concealment played, reported to the policy); also per
   minute of captured audio, and ``startup_underruns``: those within the scenario's
   ``startup`` window.
 * ``latency_mean_ms`` / ``latency_p95_ms``: capture-to-playout latency of the played frames
@@ -11,9 +12,10 @@
 * ``recovery_max_s``: after the start-up window, underruns less than :data:`EPISODE_GAP`
   apart form one episode; an episode lasts from its first underrun to one frame after its
   last. The longest one is how long the worst spike took to stop hurting (0 without any).
-* ``dropped``: frames skipped while the buffer shrank; ``late``: frames that came after
-  their slot; ``stretched``: silent slots inserted while the buffer grew (after the first
-  frame); ``lost``: frames that never came (a recording); ``played``: frames played.
+* ``dropped``: frames skipped while the buffer shrank; ``late``: the underruns' frames;
+  ``stretched``: silent slots inserted while the buffer grew (after the first frame);
+  ``lost``: frames lost in the network (a recording) found missing after a later frame
+  had come (concealment, not an underrun); ``played``: frames played.
 * The E-model (:mod:`.emodel`, over the playout from the first frame played on):
   ``loss_percent`` (Ppl), ``burst_ratio`` (BurstR), ``mouth_to_ear_ms`` (Ta: the mean
   latency plus the scenario's ``device_delay``), ``r_factor`` (R) and ``mos``, with the

@@ -4,9 +4,11 @@ No live system can do this (it needs the whole run's arrivals before the first f
 played); it is the bar an adaptive policy must clear to be worth its complexity.
 
 A fixed size ``B`` needs no decision pipeline: frame ``f`` is due at slot ``f + B`` and is
-played, late or lost there; nothing is ever dropped or stretched. :func:`fixed_run` computes
-that playout directly, and gives the same figures as the closed loop with the ``fixed``
-policy at ``default_buffer_size = B`` (tested), at a small fraction of the cost, and
+played, late or lost there (the closed loop's rule: a missing frame is lost, not an
+underrun, when a later one has already arrived); nothing is ever dropped or stretched.
+:func:`fixed_run` computes that playout directly, and gives the same figures as the closed
+loop with the ``fixed`` policy at ``default_buffer_size = B`` (tested), at a small fraction
+of the cost, and
 :func:`best_fixed` scores every size from ``min_buffer_size`` to ``max_buffer_size`` from
 one pass over the arrivals (each frame's smallest on-time size), so trying them all costs
 less than one closed-loop run.
@@ -30,13 +32,13 @@ def fixed_run(scenario: Scenario, path: AudioPath, size: int) -> SimulationRun:
     underrun_us: list[int] = []
     latency_us: list[int] = []
     played_us: list[int] = []
-    late = 0
+    late = found_lost = 0
     for frame in range(path.frames):
         now = (frame + size) * frame_us
-        if frame in lost:
+        if frame in lost and path.later_arrived(frame, now):
             playout.append(LOST)
-            underrun_us.append(now)
-        elif arrival[frame] <= now:
+            found_lost += 1
+        elif frame not in lost and arrival[frame] <= now:
             playout.append(PLAYED)
             latency_us.append(now - capture[frame])
             played_us.append(now)
@@ -59,7 +61,7 @@ def fixed_run(scenario: Scenario, path: AudioPath, size: int) -> SimulationRun:
         decisions=(),
         initial_size=size,
         end_us=(path.frames - 1 + size) * frame_us if path.frames else 0,
-        lost=len(lost),
+        lost=found_lost,
         playout="".join(playout),
     )
 
@@ -83,7 +85,8 @@ def _needed_sizes(path: AudioPath) -> bytes:
 
 def _score(scenario: Scenario, path: AudioPath, needed: bytes, size: int) -> float:
     """R of a fixed ``size`` (<= :data:`_BYTE_SIZES`): the same as ``figures_of(fixed_run(...))``
-    gives, from the needed sizes alone (every played frame waits ``size`` frames)."""
+    gives, from the needed sizes alone (every played frame waits ``size`` frames; the
+    E-model hears a lost frame and a late one alike, so lost frames are not told apart)."""
     codes = bytes(
         ord(LOST) if value == _LOST_BYTE else ord(PLAYED) if value <= size else ord(LATE)
         for value in range(256)
