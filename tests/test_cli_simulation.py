@@ -52,7 +52,8 @@ def test_simulate_prints_a_timeline_and_a_summary(
     assert "   5.01s  size  6 ->  7  grow 6 -> 7: arrival p95 22 ms needs 3, cpu 93 % adds 4" in out
     assert "   6.01s  size  7 -> 17  grow 7 -> 17: 5 underrun(s) since the last tick" in out
     assert "Summary: scenario short (seed 5), policy feedback, 10 s of audio, 500 frames" in out
-    assert "played + dropped + late = 500" in out
+    assert "played + dropped + late + lost = 500" in out
+    assert ", R " in out and "MOS " in out
 
 
 def test_simulate_takes_settings_flags_a_seed_and_no_timeline(

@@ -80,8 +80,11 @@ class TestClosedLoop:
     @pytest.mark.parametrize("name", sorted(POLICIES))
     def test_every_frame_is_played_dropped_or_late(self, name: str) -> None:
         run = simulate(short(CALM, BUSY, BURSTY), load_settings(policy=name))
-        assert run.played + run.dropped + run.late == run.frames == 1500
-        assert len(run.underrun_us) == run.late
+        assert run.played + run.dropped + run.late + run.lost == run.frames == 1500
+        assert len(run.underrun_us) == run.late + run.lost
+        assert run.playout.count("o") == run.played and run.playout.count("l") == run.late
+        assert run.playout.count("d") == run.dropped
+        assert run.playout.count("s") == run.stretched
         assert len(run.latency_us) == len(run.played_us) == run.played
         assert run.decisions  # the loop really went through the pipeline
         assert {d.policy for d in run.decisions} == {name}

@@ -65,11 +65,16 @@ class MetricsSample(NamedTuple):
 
 
 class AudioPath(NamedTuple):
-    """Every frame's capture and arrival time (microseconds), in frame order."""
+    """Every frame's capture and arrival time (microseconds), in frame order.
+
+    ``lost`` holds the indices of frames that never arrive (a recording can have them); their
+    ``arrival_us`` is the previous frame's, so that ``arrival_us`` stays in order.
+    """
 
     frame_us: int
     capture_us: tuple[int, ...]
     arrival_us: tuple[int, ...]
+    lost: frozenset[int] = frozenset()
 
     @property
     def frames(self) -> int:

@@ -20,11 +20,17 @@ The playout model (a jitter buffer with a playout delay of ``D`` frames):
     (skipped, counted ``dropped``), and the next one is played in this slot;
   - then the due frame is played if it has arrived; otherwise it is *late*: the slot is an
     **underrun** (concealment is played, one report of 1 to the pipeline) and the frame is
-    discarded whenever it comes.
+    discarded whenever it comes. A frame lost in the network (a recording can have them,
+    :attr:`~.audio_path.AudioPath.lost`) is found missing the same way: its slot is an
+    underrun too (the consumer cannot tell it from a late one), counted ``lost``.
 
 * Frames are captured for the scenario's duration; the playout then runs on until every
-  frame has been played, dropped or found late (conservation: ``played + dropped + late
-  == frames``, and ``underruns == late``).
+  frame has been played, dropped, found late or lost (conservation: ``played + dropped +
+  late + lost == frames``, and ``underruns == late + lost``).
+* The playout sequence (:attr:`SimulationRun.playout`) keeps every slot's outcome in order
+  after the pre-roll, one character each (:data:`PLAYED`, :data:`LATE`, :data:`DROPPED`,
+  :data:`STRETCHED`, :data:`LOST`; a slot that drops a frame and plays the next adds two):
+  what the E-model's loss and burst ratio are computed from.
 * Ticks come every ``adaptation_interval``, half a frame after a slot (so the order of
   events is never a tie); the monitor's metrics sample is taken on the tick, just before
   the decision, as the manager's sampler is. In a phase with ``metrics = false`` nothing is
@@ -52,9 +58,22 @@ from adaptive_stream.simulation.scenario import Scenario
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
-__all__ = ["EPOCH", "SimulationRun", "simulate"]
+__all__ = [
+    "DROPPED",
+    "EPOCH",
+    "LATE",
+    "LOST",
+    "PLAYED",
+    "STRETCHED",
+    "SimulationRun",
+    "simulate",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: The playout sequence's codes: a frame played, a late frame, a frame dropped while
+#: shrinking, a slot stretched while growing, a frame lost in the network.
+PLAYED, LATE, DROPPED, STRETCHED, LOST = "o", "l", "d", "s", "x"
 
 
 class SimulationRun(NamedTuple):
@@ -67,14 +86,17 @@ class SimulationRun(NamedTuple):
         played: frames played.
         dropped: frames skipped while the buffer drained to a smaller size.
         late: frames that arrived after their slot (each one an underrun).
+        lost: frames that never arrived (lost in the network; each one an underrun).
         stretched: slots that played no frame while the buffer filled (after the first frame).
         prefill: slots before the first frame was played.
-        underrun_us: the time of each underrun.
+        underrun_us: the time of each underrun (late or lost frame).
         latency_us: each played frame's capture-to-playout latency.
         played_us: when each played frame was played (same order as ``latency_us``).
         decisions: every decision of the pipeline.
         initial_size: the size before the first decision.
-        end_us: when the last frame was played or found late.
+        end_us: when the last frame was played or found late or lost.
+        playout: every slot's outcome after the pre-roll, in order (one code each, module
+            docstring).
     """
 
     scenario: Scenario
@@ -91,6 +113,8 @@ class SimulationRun(NamedTuple):
     decisions: tuple[BufferDecision, ...]
     initial_size: int
     end_us: int
+    lost: int = 0
+    playout: str = ""
 
     @property
     def frames(self) -> int:
@@ -100,6 +124,9 @@ class SimulationRun(NamedTuple):
     def duration_us(self) -> int:
         """How long frames were captured (the scenario's duration, in whole frames)."""
         return self.path.frames * self.path.frame_us
+
+
+_CODES = {"played": PLAYED, "late": LATE, "lost": LOST}
 
 
 def _us(delta: timedelta) -> int:
@@ -117,7 +144,7 @@ def simulate(
     frame_us = _us(settings.frame_duration)
     interval = settings.adaptation_interval
     path = plan_audio_path(scenario, frame_us)
-    capture, arrival, frames = path.capture_us, path.arrival_us, path.frames
+    capture, arrival, frames, lost = path.capture_us, path.arrival_us, path.frames, path.lost
 
     clock = HistoricalScheduler(EPOCH)
     metrics: Subject[SystemMetrics] = Subject()
@@ -152,7 +179,8 @@ def simulate(
     underrun_us: list[int] = []
     latency_us: list[int] = []
     played_us: list[int] = []
-    counts = {"played": 0, "dropped": 0, "late": 0, "stretched": 0, "prefill": 0}
+    counts = {"played": 0, "dropped": 0, "late": 0, "lost": 0, "stretched": 0, "prefill": 0}
+    playout: list[str] = []
     cursor = {"next": 0, "arrived": 0, "end": 0}
 
     def slot(scheduler: abc.SchedulerBase, j: int | None) -> None:
@@ -162,26 +190,38 @@ def simulate(
         if arrived < frames and arrival[arrived] <= now:
             batch = NanosecondSamples()
             while arrived < frames and arrival[arrived] <= now:
-                batch.append((arrival[arrived] - capture[arrived]) * 1000)
+                if arrived not in lost:
+                    batch.append((arrival[arrived] - capture[arrived]) * 1000)
                 arrived += 1
             cursor["arrived"] = arrived
-            latency.on_next(batch)
+            if batch:
+                latency.on_next(batch)
         due = cursor["next"]
         delay = j - due
         size = state["size"]
         if delay < size:
-            counts["prefill" if counts["played"] == 0 else "stretched"] += 1
+            if counts["played"] == 0:
+                counts["prefill"] += 1
+            else:
+                counts["stretched"] += 1
+                playout.append(STRETCHED)
         else:
             if delay > size:
                 counts["dropped"] += 1
+                playout.append(DROPPED)
                 due += 1
             if due < frames:
-                if arrival[due] <= now:
-                    counts["played"] += 1
+                if due in lost:
+                    outcome = "lost"
+                elif arrival[due] <= now:
+                    outcome = "played"
                     latency_us.append(now - capture[due])
                     played_us.append(now)
                 else:
-                    counts["late"] += 1
+                    outcome = "late"
+                counts[outcome] += 1
+                playout.append(_CODES[outcome])
+                if outcome != "played":
                     underrun_us.append(now)
                     underruns.on_next(1)
                 due += 1
@@ -212,4 +252,6 @@ def simulate(
         decisions=tuple(decisions),
         initial_size=initial_size,
         end_us=cursor["end"],
+        lost=counts["lost"],
+        playout="".join(playout),
     )

@@ -11,7 +11,13 @@
 * ``recovery_max_s``: after the start-up window, underruns less than :data:`EPISODE_GAP`
   apart form one episode; an episode lasts from its first underrun to one frame after its
   last. The longest one is how long the worst spike took to stop hurting (0 without any).
-* ``dropped``: frames skipped while the buffer shrank.
+* ``dropped``: frames skipped while the buffer shrank; ``late``: frames that came after
+  their slot; ``stretched``: silent slots inserted while the buffer grew (after the first
+  frame); ``lost``: frames that never came (a recording); ``played``: frames played.
+* The E-model (:mod:`.emodel`, over the playout from the first frame played on):
+  ``loss_percent`` (Ppl), ``burst_ratio`` (BurstR), ``mouth_to_ear_ms`` (Ta: the mean
+  latency plus the scenario's ``device_delay``), ``r_factor`` (R) and ``mos``, with the
+  scenario's ``ie`` and ``bpl``.
 """
 
 from __future__ import annotations
@@ -20,9 +26,17 @@ import itertools
 import math
 from typing import NamedTuple
 
-from adaptive_stream.simulation.closed_loop import EPOCH, SimulationRun
+from adaptive_stream.simulation import emodel
+from adaptive_stream.simulation.closed_loop import EPOCH, PLAYED, SimulationRun
 
-__all__ = ["EPISODE_GAP_US", "FLAP_WINDOW_US", "Figures", "figures_of", "size_changes"]
+__all__ = [
+    "EPISODE_GAP_US",
+    "FLAP_WINDOW_US",
+    "Figures",
+    "audible",
+    "figures_of",
+    "size_changes",
+]
 
 #: A reversal of direction less than this after the previous change counts as a flap.
 FLAP_WINDOW_US = 5_000_000
@@ -44,6 +58,15 @@ class Figures(NamedTuple):
     recovery_max_s: float
     episodes: int
     dropped: int
+    late: int = 0
+    stretched: int = 0
+    lost: int = 0
+    played: int = 0
+    loss_percent: float = 0.0
+    burst_ratio: float = 1.0
+    mouth_to_ear_ms: float = 0.0
+    r_factor: float = 0.0
+    mos: float = 1.0
 
 
 def size_changes(run: SimulationRun) -> list[tuple[int, int, int]]:
@@ -99,6 +122,12 @@ def _episodes(underruns: tuple[int, ...], after_us: int, frame_us: int) -> list[
     return lengths
 
 
+def audible(playout: str) -> str:
+    """The playout from the first frame played on (before it, the call is not yet heard)."""
+    first = playout.find(PLAYED)
+    return playout[first:] if first >= 0 else ""
+
+
 def figures_of(run: SimulationRun) -> Figures:
     """The figures of ``run``."""
     startup_us = round(run.scenario.startup.total_seconds() * 1e6)
@@ -111,6 +140,13 @@ def figures_of(run: SimulationRun) -> Figures:
         mean_ms = p95_ms = 0.0
     minutes = run.duration_us / 60e6
     episodes = _episodes(run.underrun_us, startup_us, run.path.frame_us)
+    heard = audible(run.playout)
+    played = heard.count(PLAYED)
+    ppl = emodel.loss_percent(len(heard) - played, played)
+    burst = emodel.burst_ratio(code != PLAYED for code in heard)
+    scenario = run.scenario
+    mouth_to_ear = mean_ms + scenario.device_delay.total_seconds() * 1e3
+    r = emodel.r_factor(mouth_to_ear, ppl, burst, scenario.ie, scenario.bpl)
     return Figures(
         underruns=len(run.underrun_us),
         underruns_per_minute=len(run.underrun_us) / minutes if minutes else 0.0,
@@ -123,4 +159,13 @@ def figures_of(run: SimulationRun) -> Figures:
         recovery_max_s=max(episodes, default=0) / 1e6,
         episodes=len(episodes),
         dropped=run.dropped,
+        late=run.late,
+        stretched=run.stretched,
+        lost=run.lost,
+        played=run.played,
+        loss_percent=ppl,
+        burst_ratio=burst,
+        mouth_to_ear_ms=mouth_to_ear,
+        r_factor=r,
+        mos=emodel.mos(r),
     )

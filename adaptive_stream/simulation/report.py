@@ -70,7 +70,8 @@ def summary_lines(run: SimulationRun, figures: Figures | None = None) -> list[st
         f"Summary: scenario {s.name} (seed {s.seed}), policy {run.policy}, "
         f"{run.duration_us / 1e6:g} s of audio, {run.frames} frames",
         f"  frames: {run.played} played, {run.dropped} dropped while shrinking, {run.late} late "
-        f"(played + dropped + late = {run.played + run.dropped + run.late})",
+        f"{f'{run.lost} lost in the network ' if run.lost else ''}"
+        f"(played + dropped + late + lost = {run.played + run.dropped + run.late + run.lost})",
         f"  underruns: {f.underruns} ({f.underruns_per_minute:.2f} per minute over "
         f"{minutes:.1f} min), {f.startup_underruns} in the first "
         f"{s.startup.total_seconds():g} s (start-up)",
@@ -78,6 +79,9 @@ def summary_lines(run: SimulationRun, figures: Figures | None = None) -> list[st
         f"p95 {f.latency_p95_ms:.1f} ms",
         f"  buffer: mean {f.mean_size:.2f} frames, {f.size_changes} size changes, {f.flaps} "
         f"flaps (reversals within {FLAP_WINDOW_US / 1e6:g} s), {run.stretched} stretched slots",
+        f"  quality (E-model, G.107): loss {f.loss_percent:.2f} % (burst ratio "
+        f"{f.burst_ratio:.2f}), mouth-to-ear {f.mouth_to_ear_ms:.1f} ms, R {f.r_factor:.1f}, "
+        f"MOS {f.mos:.2f}",
         f"  recovery: {f.episodes} underrun episode(s) after start-up (underruns less than "
         f"{EPISODE_GAP_US / 1e6:g} s apart), the longest {f.recovery_max_s:.2f} s",
     ]
@@ -118,6 +122,9 @@ HEADER = (
     "changes",
     "flaps",
     "recovery s",
+    "loss %",
+    "R",
+    "MOS",
 )
 
 
@@ -139,6 +146,9 @@ def format_table(rows: Sequence[ComparisonRow]) -> str:
                 str(f.size_changes),
                 str(f.flaps),
                 f"{f.recovery_max_s:.2f}",
+                f"{f.loss_percent:.2f}",
+                f"{f.r_factor:.1f}",
+                f"{f.mos:.2f}",
             ]
         )
     widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER))]

@@ -7,6 +7,9 @@ A scenario file holds a few top-level fields and a list of ``[[phases]]``::
     seed = 1                  # the random draws; same seed, same run
     startup = "2s"            # the start-up window (its underruns are counted apart)
     startup_delay = "0ms"     # device open and codec start: frames before it wait for it
+    device_delay = "20ms"     # E-model: codec look-ahead and sound device, added to latency
+    ie = 0.0                  # E-model: the codec's equipment impairment (G.113 Appendix I)
+    bpl = 25.1                # E-model: the codec's packet-loss robustness
 
     [[phases]]
     name = "calm"
@@ -81,6 +84,9 @@ class Scenario(NamedTuple):
     startup: timedelta = timedelta(seconds=2)
     startup_delay: timedelta = timedelta(0)
     source: str = ""
+    device_delay: timedelta = timedelta(milliseconds=20)
+    ie: float = 0.0
+    bpl: float = 25.1
 
     @property
     def duration(self) -> timedelta:
@@ -152,6 +158,9 @@ _TOP_FIELDS: dict[str, Callable[[Any], Any]] = {
     "seed": lambda v: _integer(v, 0, 2**32 - 1),
     "startup": lambda v: _duration(v, 0, 24 * _HOUR),
     "startup_delay": lambda v: _duration(v, 0, 60),
+    "device_delay": lambda v: _duration(v, 0, 10),
+    "ie": lambda v: _number(v, 0, 95),
+    "bpl": lambda v: _number(v, 1, 100),
 }
 _MAX_TOTAL = 24 * _HOUR
 
