@@ -26,6 +26,7 @@ from av import AudioFrame
 
 from adaptive_stream.manager import AdaptiveBufferManager
 from adaptive_stream.settings import AdaptiveBufferSettings
+from adaptive_stream.simulation import emodel
 from adaptive_stream.sources.processes import ProcessSampler
 from adaptive_stream.webrtc.impairment import ImpairedLink, LinkSchedule
 from adaptive_stream.webrtc.jitter import use_in_order_jitter_buffer
@@ -35,6 +36,9 @@ from adaptive_stream.webrtc.track import AdaptivePlayoutTrack
 __all__ = ["LoopbackResult", "ToneTrack", "ViewRow", "run_loopback"]
 
 SAMPLE_RATE = 48_000
+#: Added to the latency for the E-model's mouth-to-ear delay: the simulator's default
+#: ``device_delay`` (codec look-ahead and the sound device).
+DEVICE_DELAY_MS = 20.0
 
 
 class ToneTrack(AudioStreamTrack):
@@ -87,7 +91,8 @@ class LoopbackResult(NamedTuple):
     Attributes:
         figures: the simulator's figure names (``played``, ``late``, ``dropped``,
             ``stretched``, ``lost``, ``prefill``, ``underruns``, ``latency_mean_ms``,
-            ``latency_p95_ms``, ``mean_size``, ``size_changes``, ...) plus ``deadline_misses``
+            ``latency_p95_ms``, ``mean_size``, ``size_changes``, ``loss_percent``,
+            ``burst_ratio``, ``mouth_to_ear_ms``, ``r_factor``, ``mos``) plus ``deadline_misses``
             and the link's ``link_lost``, ``link_held``.
         latency_ms: each played frame's capture-to-playout latency.
         events: per slot after the first played frame, ``True`` for an audible event (late,
@@ -185,7 +190,7 @@ async def run_loopback(
             if on_view is not None and now >= next_view:
                 next_view += 1.0
                 on_view(_view_row(now, playout, latencies))
-        figures = _figures(playout, link, latencies, sizes, slots * frame_s)
+        figures = _figures(playout, link, latencies, events, sizes, duration_s=slots * frame_s)
         if record_arrivals is not None:
             playout.write_arrivals(record_arrivals)
         return LoopbackResult(figures, latencies, events, sizes)
@@ -216,16 +221,24 @@ def _figures(
     playout: AdaptivePlayoutTrack,
     link: ImpairedLink,
     latencies: list[float],
+    events: list[bool],
     sizes: list[tuple[float, int]],
+    *,
     duration_s: float,
 ) -> dict[str, Any]:
     stats = playout.stats()
+    heard = events[events.index(False) :] if False in events else []
+    played = heard.count(False)
+    ppl = emodel.loss_percent(len(heard) - played, played)
+    burst = emodel.burst_ratio(heard)
     ordered = sorted(latencies)
     mean = sum(ordered) / len(ordered) if ordered else 0.0
     p95 = ordered[max(1, math.ceil(0.95 * len(ordered))) - 1] if ordered else 0.0
     weighted = 0.0
     for (at, size), following in zip(sizes, [*sizes[1:], (duration_s, 0)], strict=True):
         weighted += size * (min(following[0], duration_s) - min(at, duration_s))
+    mouth_to_ear = mean + DEVICE_DELAY_MS
+    r = emodel.r_factor(mouth_to_ear, ppl, burst)
     return {
         "played": stats["played"],
         "late": stats["late"],
@@ -238,6 +251,11 @@ def _figures(
         "latency_p95_ms": p95,
         "mean_size": weighted / duration_s if duration_s > 0 else 0.0,
         "size_changes": max(0, len(sizes) - 1),
+        "loss_percent": ppl,
+        "burst_ratio": burst,
+        "mouth_to_ear_ms": mouth_to_ear,
+        "r_factor": r,
+        "mos": emodel.mos(r),
         "deadline_misses": stats["deadline_misses"],
         "link_lost": link.lost,
         "link_held": link.held,
