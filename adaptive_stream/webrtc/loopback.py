@@ -98,12 +98,16 @@ class LoopbackResult(NamedTuple):
         events: per slot after the first played frame, ``True`` for an audible event (late,
             lost, dropped, stretched), ``False`` for a played frame: for the E-model.
         sizes: ``(seconds, size)`` at each change of the target.
+        underrun_s: when each underrun (late slot) was, in seconds.
+
+    Seconds count from when the remote track appeared (about when the first packet left).
     """
 
     figures: dict[str, Any]
     latency_ms: list[float]
     events: list[bool]
     sizes: list[tuple[float, int]]
+    underrun_s: list[float]
 
 
 async def run_loopback(
@@ -149,6 +153,7 @@ async def run_loopback(
     latencies: list[float] = []
     events: list[bool] = []
     sizes: list[tuple[float, int]] = []
+    underruns: list[float] = []
     try:
         sender_pc.addTrack(tone)
         await sender_pc.setLocalDescription(await sender_pc.createOffer())
@@ -173,6 +178,8 @@ async def run_loopback(
                 sizes.append((at - t0, playout.buffer.target))
             if slot.kind == "prefill":
                 return
+            if slot.kind == "late":
+                underruns.append(at - t0)
             events.extend([True] * slot.dropped)
             if slot.frame is not None and tone.started is not None:
                 frame_pts = slot.frame.pts or 0
@@ -193,7 +200,7 @@ async def run_loopback(
         figures = _figures(playout, link, latencies, events, sizes, duration_s=slots * frame_s)
         if record_arrivals is not None:
             playout.write_arrivals(record_arrivals)
-        return LoopbackResult(figures, latencies, events, sizes)
+        return LoopbackResult(figures, latencies, events, sizes, underruns)
     finally:
         if playout is not None:
             await playout.wait_stopped()
