@@ -4,6 +4,7 @@
 - ``feedback``: ours: grows fast on underruns, jitter and CPU load, shrinks slowly.
 - ``oboe``, ``pulseaudio``, ``neteq``, ``roc``: reference policies, each the rule of a
   well-known audio stack, in frames (see each module for its simplifications).
+- ``fixed``: a baseline: holds ``default_buffer_size``, never adapts.
 
 Only ``jetkvm`` is imported with this package: the others are imported when first named
 (``POLICIES["feedback"]``, ``from adaptive_stream.policies import FeedbackPolicy``), so a
@@ -21,6 +22,7 @@ from adaptive_stream.policies.jetkvm import JetKVMParams, JetKVMPolicy, JetKVMSt
 
 if TYPE_CHECKING:
     from adaptive_stream.policies.feedback import FeedbackParams, FeedbackPolicy, FeedbackState
+    from adaptive_stream.policies.fixed import FixedPolicy
     from adaptive_stream.policies.neteq import NetEqPolicy
     from adaptive_stream.policies.oboe import OboePolicy
     from adaptive_stream.policies.pulseaudio import PulseAudioPolicy
@@ -32,6 +34,7 @@ __all__ = [
     "FeedbackParams",
     "FeedbackPolicy",
     "FeedbackState",
+    "FixedPolicy",
     "JetKVMParams",
     "JetKVMPolicy",
     "JetKVMState",
@@ -48,6 +51,7 @@ _LAZY = {
     "FeedbackParams": "adaptive_stream.policies.feedback",
     "FeedbackPolicy": "adaptive_stream.policies.feedback",
     "FeedbackState": "adaptive_stream.policies.feedback",
+    "FixedPolicy": "adaptive_stream.policies.fixed",
     "NetEqPolicy": "adaptive_stream.policies.neteq",
     "OboePolicy": "adaptive_stream.policies.oboe",
     "PulseAudioPolicy": "adaptive_stream.policies.pulseaudio",
@@ -96,6 +100,7 @@ POLICIES: MutableMapping[str, type[Any]] = _PolicyRegistry(
         "pulseaudio": "PulseAudioPolicy",
         "neteq": "NetEqPolicy",
         "roc": "RocPolicy",
+        "fixed": "FixedPolicy",
     }
 )
 

@@ -138,12 +138,18 @@ def simulate(
     settings: AdaptiveBufferSettings,
     *,
     policy: Policy[Any, Any] | None = None,
+    path: AudioPath | None = None,
 ) -> SimulationRun:
-    """Run ``scenario`` in closed loop with the policy the settings name (or ``policy``)."""
+    """Run ``scenario`` in closed loop with the policy the settings name (or ``policy``).
+
+    ``path``: the scenario's audio path if the caller has it already (it must be
+    ``plan_audio_path(scenario, frame_duration)``; a runner reuses it across policies).
+    """
     policy = policy if policy is not None else make_policy(settings)
     frame_us = _us(settings.frame_duration)
     interval = settings.adaptation_interval
-    path = plan_audio_path(scenario, frame_us)
+    if path is None:
+        path = plan_audio_path(scenario, frame_us)
     capture, arrival, frames, lost = path.capture_us, path.arrival_us, path.frames, path.lost
 
     clock = HistoricalScheduler(EPOCH)
