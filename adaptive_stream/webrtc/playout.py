@@ -137,7 +137,7 @@ class PlayoutBuffer(Generic[FrameT]):
         if frame_pts <= 0:
             raise ValueError(f"frame_pts: must be above 0 (got {frame_pts})")
         self._step = frame_pts
-        self._time_base = time_base
+        self._seconds_per_pts = float(time_base)  # floats: Fraction arithmetic per frame is slow
         self._frame_s = float(frame_pts * time_base)
         self._target = _checked_target(target)
         self.delays = ArrivalDelay(window_s)
@@ -190,7 +190,7 @@ class PlayoutBuffer(Generic[FrameT]):
         (duplicate) is discarded (counted ``discarded``), but its delay still counts: a late
         frame is exactly what the policy must hear of.
         """
-        delay = self.delays.observe(arrival_s, float(pts * self._time_base))
+        delay = self.delays.observe(arrival_s, pts * self._seconds_per_pts)
         if self._next is None:
             self._next = pts
         if pts < self._next or pts in self._frames:
@@ -206,7 +206,7 @@ class PlayoutBuffer(Generic[FrameT]):
         minimum = self.delays.minimum
         if self._next is None or minimum is None:
             return 0.0
-        media = float(self._next * self._time_base)
+        media = self._next * self._seconds_per_pts
         return (now_s - media - minimum) / self._frame_s
 
     def tick(self, now_s: float) -> Slot[FrameT]:

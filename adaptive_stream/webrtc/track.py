@@ -193,8 +193,9 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
             self._wrong_size += 1
             return
         pts = frame.pts
-        if frame.time_base is not None and frame.time_base != self._time_base:
-            pts = round(pts * frame.time_base / self._time_base)
+        time_base = frame.time_base
+        if time_base is not None and time_base != self._time_base:
+            pts = round(pts * time_base / self._time_base)
         self._format = frame.format.name
         self._layout = frame.layout.name
         delay = self.buffer.push(frame, pts, arrival)
