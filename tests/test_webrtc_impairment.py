@@ -33,12 +33,12 @@ def test_impossible_stalls_are_refused(every: float, stall: float) -> None:
         PeriodicStalls(every, stall)
 
 
-def test_recorded_arrivals_keep_the_variation_and_the_losses() -> None:
+def test_recorded_arrivals_keep_the_delays_and_the_losses() -> None:
     schedule = RecordedArrivals([(0.0, 50.0), (20.0, 70.0), (40.0, None), (60.0, 140.0)])
-    assert schedule.release_at(0, 1.0) == pytest.approx(1.0)  # the base delay removed
+    assert schedule.release_at(0, 1.0) == pytest.approx(1.05)  # the whole recorded delay
     assert schedule.release_at(2, 1.04) is None
-    assert schedule.release_at(3, 1.06) == pytest.approx(1.09)
-    assert schedule.release_at(4, 2.0) == pytest.approx(2.0)  # the log repeats
+    assert schedule.release_at(3, 1.06) == pytest.approx(1.14)
+    assert schedule.release_at(4, 2.0) == pytest.approx(2.05)  # the log repeats
 
 
 class FakeTransport:

@@ -6,9 +6,8 @@ Schedules (seconds from the link's first RTP packet):
 * :class:`PeriodicStalls`: packets sent during a stall (``stall_s`` long, one every
   ``every_s``, the first at ``every_s``) leave when it ends; the others at once.
 * :class:`RecordedArrivals`: packet ``i`` leaves ``arrival_ms - capture_ms`` of row ``i``
-  after it was sent (minus the log's smallest such delay, so a link with a long base delay
-  keeps only its variation), or is lost where the row has no arrival; the log repeats when
-  it ends.
+  after it was sent (the recorded one-way delay, base delay included), or is lost where the
+  row has no arrival; the log repeats when it ends.
 
 :class:`ImpairedLink` applies a schedule to an aiortc ``RTCDtlsTransport``'s RTP (RTCP
 passes untouched) by wrapping its ``_send_rtp``; runs on the event loop.
@@ -62,12 +61,9 @@ class RecordedArrivals:
     """Per-packet delays from an arrival log's rows ``(capture_ms, arrival_ms | None)``."""
 
     def __init__(self, rows: Sequence[tuple[float, float | None]]) -> None:
-        delays = [None if a is None else (a - c) / 1000 for c, a in rows]
-        known = [d for d in delays if d is not None]
-        if not known:
+        self._delays = [None if a is None else max(0.0, a - c) / 1000 for c, a in rows]
+        if all(d is None for d in self._delays):
             raise ValueError("arrivals: no row has an arrival")
-        base = min(known)
-        self._delays = [None if d is None else d - base for d in delays]
 
     def release_at(self, index: int, sent_s: float) -> float | None:
         delay = self._delays[index % len(self._delays)]
