@@ -59,20 +59,26 @@ def timeline_lines(run: SimulationRun) -> list[str]:
     time order."""
     events: list[tuple[int, int, str]] = []
     start = 0
-    for phase in run.scenario.phases:
+    scenario = run.scenario
+    recording = scenario.arrivals or scenario.link_trace
+    for phase in scenario.phases:
         metrics = "" if phase.metrics else ", no metrics"
         burst = (
             f", bursts {phase.burst_rate:g}/s of {phase.burst_length.total_seconds() * 1e3:g} ms"
             if phase.burst_rate
             else ""
         )
+        network = (
+            f"recorded network {recording.source}"
+            if recording is not None
+            else f"jitter {phase.jitter.total_seconds() * 1e3:g} ms{burst}"
+        )
         events.append(
             (
                 start,
                 0,
                 f"--- {phase.name}: cpu {phase.cpu_percent:g} %, memory "
-                f"{phase.memory_percent:g} %, jitter {phase.jitter.total_seconds() * 1e3:g} ms"
-                f"{burst}{metrics}",
+                f"{phase.memory_percent:g} %, {network}{metrics}",
             )
         )
         start += round(phase.duration.total_seconds() * 1e6)
