@@ -90,19 +90,23 @@ def test_an_arrival_log_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "where"),
     [
-        ("t,a\n0,1\n", ":1: expected the header capture_ms,arrival_ms"),
-        ("capture_ms,arrival_ms\n0,1\n20,x\n", ":3: arrival_ms must be a number >= 0 (got 'x')"),
-        ("capture_ms,arrival_ms\n0,1\n30,40\n", ":3: capture_ms must advance by one frame"),
-        ("capture_ms,arrival_ms\n0,1,2\n", ":2: expected 2 fields, got 3"),
-        ("capture_ms,arrival_ms\n0,\n", "no row with an arrival"),
+        ("t,a\n0,1\n", ":1:"),
+        ("capture_ms,arrival_ms\n0,1\n20,x\n", ":3:"),
     ],
 )
-def test_a_bad_arrival_log_names_the_line(tmp_path: Path, text: str, message: str) -> None:
+def test_a_bad_arrival_log_names_the_file_and_line(tmp_path: Path, text: str, where: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text)
-    with pytest.raises(RecordingError, match=message.replace("(", "\\(").replace(")", "\\)")):
+    with pytest.raises(RecordingError, match=f"bad.csv{where}"):
+        read_arrivals(path, 20.0)
+
+
+def test_an_arrival_log_of_another_frame_duration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ten.csv"
+    path.write_text("capture_ms,arrival_ms\n0,5\n10,15\n20,25\n")
+    with pytest.raises(RecordingError, match="frames are 10 ms apart; the demo plays 20 ms"):
         read_arrivals(path, 20.0)
 
 

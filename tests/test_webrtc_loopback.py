@@ -128,7 +128,7 @@ def test_the_demo_prints_one_json_object_of_the_simulators_figures(
     [
         (["--stall", "6s"], "--stall must be shorter than --stall-every"),
         (["--stall-every", "soon"], "--stall-every: expected a duration"),
-        (["--arrivals", "/nonexistent.csv"], "/nonexistent.csv: cannot read"),
+        (["--arrivals", "/nonexistent.csv"], "/nonexistent.csv: file not found"),
         (["--arrivals", "a.csv", "--stall", "1s"], "choose one of"),
         (["--duration", "0.5s"], "--duration: must lie within 1s..1h"),
         (["--frame-duration", "10ms"], "demo --webrtc sends 20 ms Opus frames"),
