@@ -3,15 +3,19 @@
 For each policy: ``adaptive-stream demo --webrtc --arrivals LOG --duration D --policy P
 --format json`` (real time: two peer connections over loopback, Opus, the link replayed
 packet by packet) and ``adaptive-stream simulate --scenario SCENARIO --policy P --format
-json`` (virtual time, the same log). Prints one JSON object ``{"real": {P: figures},
-"simulated": {P: figures}, ...}`` and, with ``--markdown FILE``, rewrites the block between
-``<!-- webrtc-vs-simulator:begin -->`` and ``<!-- webrtc-vs-simulator:end -->`` in FILE
-with a table made from that JSON (the docs' figures are regenerated, never pasted).
+json`` (virtual time, the same log). Without ``--arrivals``, the log is made from the
+scenario's own planned audio path (its link trace, cross traffic and delay, or its model),
+so both paths see exactly the same per-frame arrivals. Prints one JSON object
+``{"real": {P: figures}, "simulated": {P: figures}, ...}`` and, with ``--markdown FILE``,
+rewrites the block between ``<!-- BLOCK:begin -->`` and ``<!-- BLOCK:end -->`` in FILE
+(``--block``, default ``webrtc-vs-simulator``) with a table made from that JSON (the docs'
+figures are regenerated, never pasted).
 
     .venv/bin/python benchmarks/webrtc_vs_simulator.py \\
         --scenario config/scenarios/recorded-arrivals.toml \\
         --arrivals config/scenarios/recordings/lossy-arrivals.csv --duration 40s \\
         --policies fixed,jetkvm,feedback --markdown docs/webrtc.md
+    .venv/bin/python benchmarks/webrtc_vs_simulator.py --scenario link-outages --duration 60s
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +42,6 @@ FIGURES = (
     "r_factor",
     "mos",
 )
-BEGIN, END = "<!-- webrtc-vs-simulator:begin -->", "<!-- webrtc-vs-simulator:end -->"
 
 
 def _command() -> str:
@@ -48,9 +52,9 @@ def _command() -> str:
 
 
 def real(exe: str, arrivals: str, duration: str, policy: str) -> dict[str, Any]:
+    flags = ["--arrivals", arrivals, "--duration", duration, "--policy", policy]
     out = subprocess.run(
-        [exe, "demo", "--webrtc", "--arrivals", arrivals, "--duration", duration]
-        + ["--policy", policy, "--format", "json"],
+        [exe, "demo", "--webrtc", *flags, "--format", "json"],
         check=True,
         capture_output=True,
         text=True,
@@ -70,6 +74,21 @@ def simulated(exe: str, scenario: str, policy: str) -> dict[str, Any]:
     (by_policy,) = runs.values()
     figures: dict[str, Any] = by_policy[policy]
     return figures
+
+
+def arrivals_of_scenario(scenario: str, path: Path) -> None:
+    """Write the scenario's planned per-frame arrivals (20 ms frames) as an arrival log."""
+    from adaptive_stream.simulation.audio_path import plan_audio_path
+    from adaptive_stream.simulation.scenario import load_scenario
+
+    planned = plan_audio_path(load_scenario(scenario), 20_000)
+    with path.open("w") as out:
+        out.write("capture_ms,arrival_ms\n")
+        for k, (capture, arrival) in enumerate(
+            zip(planned.capture_us, planned.arrival_us, strict=True)
+        ):
+            shown = "" if k in planned.lost else f"{arrival / 1000:g}"
+            out.write(f"{capture / 1000:g},{shown}\n")
 
 
 def ranking(figures: dict[str, dict[str, Any]]) -> list[str]:
@@ -101,35 +120,58 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _rewrite(path: Path, name: str, content: str) -> None:
+    """Replace the block ``<!-- name:begin -->`` ... ``<!-- name:end -->`` of ``path``."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    text = path.read_text()
+    if not pattern.search(text):
+        raise SystemExit(f"{path}: no {begin} ... {end} block")
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", required=True)
-    parser.add_argument("--arrivals", required=True)
+    parser.add_argument("--arrivals", help="arrival log (default: the scenario's arrivals)")
     parser.add_argument("--duration", default="40s")
     parser.add_argument("--policies", default="fixed,jetkvm,feedback")
     parser.add_argument("--markdown", help="rewrite the marked block of this file")
+    parser.add_argument("--block", default="webrtc-vs-simulator", help="the block's name")
+    parser.add_argument("--json", help="also write the JSON here")
+    parser.add_argument(
+        "--from-json", metavar="FILE", help="run nothing: make the table from this JSON"
+    )
     args = parser.parse_args()
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        if args.markdown:
+            _rewrite(Path(args.markdown), args.block, table(result))
+        return 0
     exe = _command()
     policies = args.policies.split(",")
     result: dict[str, Any] = {"policies": policies, "real": {}, "simulated": {}}
+    arrivals = args.arrivals
+    if arrivals is None:
+        arrivals = str(Path(tempfile.mkdtemp()) / "arrivals.csv")
+        arrivals_of_scenario(args.scenario, Path(arrivals))
     for policy in policies:
-        result["real"][policy] = real(exe, args.arrivals, args.duration, policy)
+        result["real"][policy] = real(exe, arrivals, args.duration, policy)
         result["simulated"][policy] = simulated(exe, args.scenario, policy)
     result["ranking_real"] = ranking(result["real"])
     result["ranking_simulated"] = ranking(result["simulated"])
     result["same_ranking"] = result["ranking_real"] == result["ranking_simulated"]
     result["command"] = "python benchmarks/webrtc_vs_simulator.py " + " ".join(
-        f"--{k} {v}" for k, v in vars(args).items() if v is not None and k != "markdown"
+        f"--{k} {v}"
+        for k, v in vars(args).items()
+        if v is not None and k not in ("markdown", "block", "json", "from_json")
     )
-    print(json.dumps(result, indent=2))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
     if args.markdown:
-        path = Path(args.markdown)
-        text = path.read_text()
-        block = f"{BEGIN}\n{table(result)}\n{END}"
-        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"{path}: no {BEGIN} ... {END} block")
-        path.write_text(pattern.sub(lambda _: block, text))
+        _rewrite(Path(args.markdown), args.block, table(result))
     return 0
 
 
