@@ -324,3 +324,33 @@ def test_the_arrival_log_round_trips_through_the_recording_reader(tmp_path: Path
     assert delays[20] is None
     others = [d for k, d in enumerate(delays) if k not in (10, 11, 20)]
     assert others == pytest.approx([0.0] * 47, abs=1e-3)
+
+
+class BrokenRemote(FakeRemote):
+    async def recv(self) -> AudioFrame:
+        if not self._items:
+            raise RuntimeError("decoder gone")
+        return await super().recv()
+
+
+def test_a_remote_track_failing_ends_the_playout_and_keeps_the_error() -> None:
+    async def main() -> AdaptivePlayoutTrack:
+        clock = VirtualClock()
+        remote = BrokenRemote(clock, [k * F for k in range(5)])
+        track = AdaptivePlayoutTrack(remote, FakeManager(2), clock=clock)  # type: ignore[arg-type]
+
+        async def consume() -> None:
+            with pytest.raises(MediaStreamError):
+                while True:
+                    await track.recv()
+
+        consumer = asyncio.ensure_future(consume())
+        while not consumer.done():
+            await clock.run_until(clock.t + F)
+        await consumer
+        await track.wait_stopped()
+        return track
+
+    track = run(main())
+    assert isinstance(track.remote_error, RuntimeError)
+    assert track.stats()["played"] == 5

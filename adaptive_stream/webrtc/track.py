@@ -137,6 +137,9 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
         self._layout = "stereo"
         self._format = "s16"
         self.latest_delay_s = 0.0
+        self.remote_error: Exception | None = None
+        """What the remote track raised, if it failed with anything but ``MediaStreamError``
+        (the playout then ends as if the remote track had ended)."""
         self.on_slot: Callable[[Slot[AudioFrame], float], None] | None = None
         """Called on the loop with each slot and its time (``clock.now()`` scale), before the
         frame is returned (its ``pts`` still the sender's); must not raise or block."""
@@ -182,6 +185,9 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
                 self._take(frame, self._clock.now())
         except MediaStreamError:
             self._ended = True
+        except Exception as exc:  # a broken remote track ends the stream, not the loop
+            self._ended = True
+            self.remote_error = exc
         finally:
             self._first.set()
 
