@@ -89,9 +89,9 @@ def schedule_from(args: argparse.Namespace, frame_ms: float) -> LinkSchedule:
 
 def _print_view(row: ViewRow) -> None:
     print(
-        f"{row.seconds:6.1f} s  size {row.size:3d}  waiting {row.depth:3d}  "
+        f"{row.seconds:5.1f} s  size {row.size:3d}  waiting {row.depth:3d}  "
         f"underruns {row.underruns:4d}  latency {row.latency_ms:6.1f} ms  "
-        f"arrival delay {row.delay_ms:6.1f} ms",
+        f"arrival delay {row.delay_ms:6.1f} ms  R {row.r_factor:5.1f}  MOS {row.mos:4.2f}",
         flush=True,
     )
 

@@ -83,6 +83,8 @@ class ViewRow(NamedTuple):
     underruns: int
     latency_ms: float
     delay_ms: float
+    r_factor: float
+    mos: float
 
 
 class LoopbackResult(NamedTuple):
@@ -196,7 +198,7 @@ async def run_loopback(
             now = time.monotonic() - t0
             if on_view is not None and now >= next_view:
                 next_view += 1.0
-                on_view(_view_row(now, playout, latencies))
+                on_view(_view_row(now, playout, latencies, events))
         figures = _figures(playout, link, latencies, events, sizes, duration_s=slots * frame_s)
         if record_arrivals is not None:
             playout.write_arrivals(record_arrivals)
@@ -212,8 +214,11 @@ async def run_loopback(
         await receiver_pc.close()
 
 
-def _view_row(now: float, playout: AdaptivePlayoutTrack, latencies: list[float]) -> ViewRow:
+def _view_row(
+    now: float, playout: AdaptivePlayoutTrack, latencies: list[float], events: list[bool]
+) -> ViewRow:
     recent = latencies[-50:]
+    _, _, _, r = _quality(latencies, events)
     return ViewRow(
         seconds=now,
         size=playout.buffer.target,
@@ -221,7 +226,21 @@ def _view_row(now: float, playout: AdaptivePlayoutTrack, latencies: list[float])
         underruns=playout.buffer.counts().late,
         latency_ms=sum(recent) / len(recent) if recent else 0.0,
         delay_ms=playout.latest_delay_s * 1000,
+        r_factor=r,
+        mos=emodel.mos(r),
     )
+
+
+def _quality(latencies: list[float], events: list[bool]) -> tuple[float, float, float, float]:
+    """``(loss %, burst ratio, mouth-to-ear ms, R)`` of the playout so far (the E-model over
+    the slots from the first played frame on, as the simulator scores a run)."""
+    heard = events[events.index(False) :] if False in events else []
+    played = heard.count(False)
+    ppl = emodel.loss_percent(len(heard) - played, played)
+    burst = emodel.burst_ratio(heard)
+    mean = sum(latencies) / len(latencies) if latencies else 0.0
+    mouth_to_ear = mean + DEVICE_DELAY_MS
+    return ppl, burst, mouth_to_ear, emodel.r_factor(mouth_to_ear, ppl, burst)
 
 
 def _figures(
@@ -234,18 +253,13 @@ def _figures(
     duration_s: float,
 ) -> dict[str, Any]:
     stats = playout.stats()
-    heard = events[events.index(False) :] if False in events else []
-    played = heard.count(False)
-    ppl = emodel.loss_percent(len(heard) - played, played)
-    burst = emodel.burst_ratio(heard)
+    ppl, burst, mouth_to_ear, r = _quality(latencies, events)
     ordered = sorted(latencies)
     mean = sum(ordered) / len(ordered) if ordered else 0.0
     p95 = ordered[max(1, math.ceil(0.95 * len(ordered))) - 1] if ordered else 0.0
     weighted = 0.0
     for (at, size), following in zip(sizes, [*sizes[1:], (duration_s, 0)], strict=True):
         weighted += size * (min(following[0], duration_s) - min(at, duration_s))
-    mouth_to_ear = mean + DEVICE_DELAY_MS
-    r = emodel.r_factor(mouth_to_ear, ppl, burst)
     return {
         "played": stats["played"],
         "late": stats["late"],
