@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from docblock import rewrite_block
 
 FIGURES = (
     "underruns",
@@ -120,16 +121,6 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _rewrite(path: Path, name: str, content: str) -> None:
-    """Replace the block ``<!-- name:begin -->`` ... ``<!-- name:end -->`` of ``path``."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
-    text = path.read_text()
-    if not pattern.search(text):
-        raise SystemExit(f"{path}: no {begin} ... {end} block")
-    path.write_text(pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", required=True)
@@ -146,7 +137,7 @@ def main() -> int:
     if args.from_json:
         result = json.loads(Path(args.from_json).read_text())
         if args.markdown:
-            _rewrite(Path(args.markdown), args.block, table(result))
+            rewrite_block(Path(args.markdown), args.block, table(result))
         return 0
     exe = _command()
     policies = args.policies.split(",")
@@ -171,7 +162,7 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(text + "\n")
     if args.markdown:
-        _rewrite(Path(args.markdown), args.block, table(result))
+        rewrite_block(Path(args.markdown), args.block, table(result))
     return 0
 
 
