@@ -1,5 +1,5 @@
 """Real-time tests of the whole WebRTC path: two peer connections over loopback, Opus, the
-impaired link and the adaptive playout. Each call is bounded (at most about 12 s of audio)
+impaired link and the adaptive playout. Each call is bounded (at most 10.5 s of audio)
 and the assertions keep margins for a loaded 2-core machine: the stalls are ten frames
 long, against 3 frames (far short) or 15 (far beyond)."""
 
@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("aiortc")
 
 from adaptive_stream.cli import main
+from adaptive_stream.model import SystemMetrics
 from adaptive_stream.settings import AdaptiveBufferSettings
 from adaptive_stream.webrtc.impairment import PeriodicStalls
 from adaptive_stream.webrtc.loopback import LoopbackResult, run_loopback
@@ -26,6 +27,14 @@ def pinned(size: int) -> AdaptiveBufferSettings:
     return AdaptiveBufferSettings(
         policy="feedback", min_buffer_size=3, default_buffer_size=size, buffer_size_override=size
     )
+
+
+class CalmMachine:
+    """Metrics of an idle machine, whatever else the test suite runs: the policy's growth
+    then comes from the audio path alone."""
+
+    def sample(self) -> SystemMetrics:
+        return SystemMetrics(5.0, 20.0)
 
 
 class LoseOne:
@@ -71,15 +80,15 @@ def test_one_lost_packet_costs_one_frame_and_no_lasting_latency() -> None:
 @pytest.mark.timeout(60)
 def test_the_closed_loop_grows_after_the_first_stall_and_rides_out_the_next() -> None:
     settings = AdaptiveBufferSettings(policy="feedback", default_buffer_size=3, min_buffer_size=3)
-    stalls = PeriodicStalls(every_s=3.5, stall_s=0.2)  # at 3.5, 7 and 10.5 s
-    result = asyncio.run(run_loopback(settings, stalls, duration_s=11.5))
+    stalls = PeriodicStalls(every_s=3.0, stall_s=0.2)  # at 3, 6 and 9 s
+    result = asyncio.run(run_loopback(settings, stalls, duration_s=9.5, metrics=CalmMachine()))
     grown = [(at, size) for at, size in result.sizes if size > 3]
     assert grown, "the policy never grew"
-    assert 3.5 <= grown[0][0] <= 5.0  # right after the first stall
+    assert 3.0 <= grown[0][0] <= 4.5, result.sizes  # right after the first stall
     assert grown[0][1] >= 11  # enough for 200 ms
     # Underruns only in the first stall; the next two identical ones are ridden out.
     assert result.underrun_s, "the first stall caused no underrun"
-    assert max(result.underrun_s) < 6.5, result.underrun_s
+    assert max(result.underrun_s) < 5.5, result.underrun_s
 
 
 def _leftovers() -> tuple[int, int]:

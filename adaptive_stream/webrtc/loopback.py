@@ -27,7 +27,7 @@ from av import AudioFrame
 from adaptive_stream.manager import AdaptiveBufferManager
 from adaptive_stream.settings import AdaptiveBufferSettings
 from adaptive_stream.simulation import emodel
-from adaptive_stream.sources.processes import ProcessSampler
+from adaptive_stream.sources.processes import MetricsSampler, ProcessSampler
 from adaptive_stream.webrtc.impairment import ImpairedLink, LinkSchedule
 from adaptive_stream.webrtc.jitter import use_in_order_jitter_buffer
 from adaptive_stream.webrtc.playout import Slot
@@ -120,6 +120,7 @@ async def run_loopback(
     in_order: bool = True,
     on_view: Callable[[ViewRow], None] | None = None,
     record_arrivals: str | None = None,
+    metrics: MetricsSampler | None = None,
 ) -> LoopbackResult:
     """Run the loopback call for ``duration_s`` of playout (from the first frame's arrival)
     and return its figures. Leaves no task, thread or socket behind (also when cancelled).
@@ -131,6 +132,7 @@ async def run_loopback(
         in_order: replace aiortc's audio jitter buffer with the in-order one.
         on_view: called once a second on the loop with a :class:`ViewRow`.
         record_arrivals: write the arrival log there at the end.
+        metrics: the manager's metrics sampler (default: this process, ``ProcessSampler``).
     """
     samples = round(settings.frame_duration.total_seconds() * SAMPLE_RATE)
     frame_s = samples / SAMPLE_RATE
@@ -139,7 +141,8 @@ async def run_loopback(
     receiver_pc = RTCPeerConnection(config)
     tone = ToneTrack(samples=samples)
     link = ImpairedLink(schedule)
-    manager = AdaptiveBufferManager(settings, metrics=ProcessSampler())
+    sampler = metrics if metrics is not None else ProcessSampler()
+    manager = AdaptiveBufferManager(settings, metrics=sampler)
     remote: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
     playout: AdaptivePlayoutTrack | None = None
 
