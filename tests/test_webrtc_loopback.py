@@ -141,6 +141,7 @@ def test_the_demo_prints_one_json_object_of_the_simulators_figures(
         (["--arrivals", "a.csv", "--stall", "1s"], "choose one of"),
         (["--duration", "0.5s"], "--duration: must lie within 1s..1h"),
         (["--frame-duration", "10ms"], "demo --webrtc sends 20 ms Opus frames"),
+        (["--record-arrivals", "/nonexistent/a.csv"], "--record-arrivals: cannot write"),
     ],
 )
 def test_bad_demo_flags_are_one_line_and_exit_code_2(

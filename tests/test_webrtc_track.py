@@ -354,3 +354,25 @@ def test_a_remote_track_failing_ends_the_playout_and_keeps_the_error() -> None:
     track = run(main())
     assert isinstance(track.remote_error, RuntimeError)
     assert track.stats()["played"] == 5
+
+
+def test_an_arrival_log_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -> None:
+    async def main() -> AdaptivePlayoutTrack:
+        clock = VirtualClock()
+        track = AdaptivePlayoutTrack(
+            FakeRemote(clock, [k * F for k in range(10)]),
+            FakeManager(2),  # type: ignore[arg-type]
+            clock=clock,
+            record_arrivals=True,
+        )
+        await play(track, clock, 12)
+        return track
+
+    track = run(main())
+    occupied = tmp_path / "log.csv"
+    occupied.mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        track.write_arrivals(occupied)
+    assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]
+    with pytest.raises(OSError):
+        track.write_arrivals(tmp_path / "missing" / "log.csv")

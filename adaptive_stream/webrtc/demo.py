@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,7 @@ def run_webrtc_demo(args: argparse.Namespace, settings: AdaptiveBufferSettings) 
     summary (``--format json``: one JSON object of the figures, nothing else). Returns the
     exit code."""
     try:
-        from adaptive_stream.webrtc.loopback import run_loopback
+        from adaptive_stream.webrtc.loopback import ArrivalLogError, run_loopback
     except ImportError as exc:
         print(f"adaptive-stream: demo --webrtc: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -115,6 +116,9 @@ def run_webrtc_demo(args: argparse.Namespace, settings: AdaptiveBufferSettings) 
         duration = _seconds("--duration", args.duration)
         if not 1 <= duration <= 3600:
             raise DemoInputError(f"--duration: must lie within 1s..1h (got {args.duration})")
+        record = args.record_arrivals
+        if record is not None and not os.access(os.path.dirname(record) or ".", os.W_OK):
+            raise DemoInputError(f"--record-arrivals: cannot write in the folder of {record}")
     except DemoInputError as exc:
         print(f"adaptive-stream: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -125,15 +129,19 @@ def run_webrtc_demo(args: argparse.Namespace, settings: AdaptiveBufferSettings) 
             f"({type(schedule).__name__})",
             flush=True,
         )
-    result = asyncio.run(
-        run_loopback(
-            settings,
-            schedule,
-            duration_s=duration,
-            on_view=None if as_json else _print_view,
-            record_arrivals=args.record_arrivals,
+    try:
+        result = asyncio.run(
+            run_loopback(
+                settings,
+                schedule,
+                duration_s=duration,
+                on_view=None if as_json else _print_view,
+                record_arrivals=record,
+            )
         )
-    )
+    except ArrivalLogError as exc:
+        print(f"adaptive-stream: --record-arrivals {exc}", file=sys.stderr)
+        return EXIT_USAGE
     figures: dict[str, Any] = {"policy": settings.policy, **result.figures}
     if as_json:
         print(json.dumps(figures, sort_keys=True))

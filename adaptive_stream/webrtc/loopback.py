@@ -33,7 +33,7 @@ from adaptive_stream.webrtc.jitter import use_in_order_jitter_buffer
 from adaptive_stream.webrtc.playout import Slot
 from adaptive_stream.webrtc.track import AdaptivePlayoutTrack
 
-__all__ = ["LoopbackResult", "ToneTrack", "ViewRow", "run_loopback"]
+__all__ = ["ArrivalLogError", "LoopbackResult", "ToneTrack", "ViewRow", "run_loopback"]
 
 SAMPLE_RATE = 48_000
 #: Added to the latency for the E-model's mouth-to-ear delay: the simulator's default
@@ -72,6 +72,10 @@ class ToneTrack(AudioStreamTrack):
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         self._next += self._samples
         return frame
+
+
+class ArrivalLogError(OSError):
+    """The arrival log could not be written (nothing of it was)."""
 
 
 class ViewRow(NamedTuple):
@@ -133,6 +137,9 @@ async def run_loopback(
         on_view: called once a second on the loop with a :class:`ViewRow`.
         record_arrivals: write the arrival log there at the end.
         metrics: the manager's metrics sampler (default: this process, ``ProcessSampler``).
+
+    Raises:
+        ArrivalLogError: ``record_arrivals`` could not be written.
     """
     samples = round(settings.frame_duration.total_seconds() * SAMPLE_RATE)
     frame_s = samples / SAMPLE_RATE
@@ -204,7 +211,10 @@ async def run_loopback(
                 on_view(_view_row(now, playout, latencies, events))
         figures = _figures(playout, link, latencies, events, sizes, duration_s=slots * frame_s)
         if record_arrivals is not None:
-            playout.write_arrivals(record_arrivals)
+            try:
+                playout.write_arrivals(record_arrivals)
+            except OSError as exc:
+                raise ArrivalLogError(f"{record_arrivals}: {exc.strerror or exc}") from exc
         return LoopbackResult(figures, latencies, events, sizes, underruns)
     finally:
         if playout is not None:
