@@ -248,3 +248,37 @@ def test_every_frame_is_accounted_for_once(
         assert k * F + latency >= arrival - 1e-9
     arrived = sum(t is not None for t in arrivals)
     assert counts.played + counts.dropped + counts.discarded >= arrived - buffer.depth - counts.late
+
+
+# -- in the project's TestScheduler style -------------------------------------------------
+
+
+def test_the_target_follows_a_stream_of_sizes_in_virtual_time() -> None:
+    # One tick is one millisecond. Frames arrive every 20 ms from 201; the slots come every
+    # 20 ms from 220; the sizes stream says 3 frames, then 6 (at 590), then 2 (at 990).
+    import reactivex as rx
+    from reactivex import operators as ops
+    from reactivex.testing import ReactiveTest, TestScheduler
+
+    on_next = ReactiveTest.on_next
+    scheduler = TestScheduler()
+    sizes = scheduler.create_hot_observable(on_next(150, 3), on_next(590, 6), on_next(990, 2))
+    arrivals = scheduler.create_hot_observable(*[on_next(201 + 20 * k, k) for k in range(60)])
+    buffer: PlayoutBuffer[int] = PlayoutBuffer(STEP, TB, 1)
+    codes = {"prefill": "_", "played": "o", "stretched": "s", "late": "l", "lost": "x"}
+
+    def slot(_: int) -> str:
+        played = buffer.tick(scheduler.clock / 1000)
+        return ("d" if played.dropped else "") + codes[played.kind]
+
+    def create() -> rx.Observable[str]:
+        sizes.subscribe(buffer.set_target)
+        arrivals.subscribe(lambda k: buffer.push(k, k * STEP, scheduler.clock / 1000))
+        return rx.interval(20, scheduler=scheduler).pipe(ops.map(slot))
+
+    results = scheduler.start(create, created=100, subscribed=200, disposed=1210)
+    timeline = "".join(message.value.value for message in results.messages)
+    assert timeline == "__" + "o" * 17 + "sss" + "o" * 17 + "dododo" + "o" * 8
+    assert [m.time for m in results.messages][:3] == [220, 240, 260]
+    assert buffer.counts().stretched == 3
+    assert buffer.counts().dropped == 3
