@@ -6,10 +6,15 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reactivex import operators as ops
+from reactivex.testing import ReactiveTest, TestScheduler
 
 from adaptive_stream.webrtc.playout import ArrivalDelay, PlayoutBuffer
+
+on_next = ReactiveTest.on_next
 
 F = 0.02  # 20 ms frames
 STEP = 960  # samples per frame at 48 kHz
@@ -256,11 +261,6 @@ def test_every_frame_is_accounted_for_once(
 def test_the_target_follows_a_stream_of_sizes_in_virtual_time() -> None:
     # One tick is one millisecond. Frames arrive every 20 ms from 201; the slots come every
     # 20 ms from 220; the sizes stream says 3 frames, then 6 (at 590), then 2 (at 990).
-    import reactivex as rx
-    from reactivex import operators as ops
-    from reactivex.testing import ReactiveTest, TestScheduler
-
-    on_next = ReactiveTest.on_next
     scheduler = TestScheduler()
     sizes = scheduler.create_hot_observable(on_next(150, 3), on_next(590, 6), on_next(990, 2))
     arrivals = scheduler.create_hot_observable(*[on_next(201 + 20 * k, k) for k in range(60)])
