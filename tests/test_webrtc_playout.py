@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from reactivex import operators as ops
 from reactivex.testing import ReactiveTest, TestScheduler
 
+pytest.importorskip("aiortc")  # the package adaptive_stream.webrtc needs the extra
+
 from adaptive_stream.webrtc.playout import ArrivalDelay, PlayoutBuffer
 
 on_next = ReactiveTest.on_next
