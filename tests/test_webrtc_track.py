@@ -145,6 +145,41 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+def recorded(arrivals: list[float | None], size: int, slots: int) -> AdaptivePlayoutTrack:
+    """A track that recorded its arrival log, after ``slots`` slots of ``arrivals``."""
+
+    async def main() -> AdaptivePlayoutTrack:
+        clock = VirtualClock()
+        track = AdaptivePlayoutTrack(
+            FakeRemote(clock, arrivals),
+            FakeManager(size),  # type: ignore[arg-type]
+            clock=clock,
+            record_arrivals=True,
+        )
+        await play(track, clock, slots)
+        return track
+
+    return run(main())
+
+
+async def play_to_end(track: AdaptivePlayoutTrack, clock: VirtualClock) -> int:
+    """Call ``recv()`` until it raises ``MediaStreamError``; the frames it returned."""
+    returned = 0
+
+    async def consume() -> None:
+        nonlocal returned
+        with pytest.raises(MediaStreamError):
+            while True:
+                await track.recv()
+                returned += 1
+
+    consumer = asyncio.ensure_future(consume())
+    while not consumer.done():
+        await clock.run_until(clock.t + F)
+    await consumer
+    return returned
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 
@@ -256,20 +291,7 @@ def test_the_remote_track_ending_ends_the_playout() -> None:
         clock = VirtualClock()
         remote = FakeRemote(clock, [k * F for k in range(20)], end=True)
         track = AdaptivePlayoutTrack(remote, FakeManager(3), clock=clock)  # type: ignore[arg-type]
-        played = 0
-
-        async def consume() -> None:
-            nonlocal played
-            with pytest.raises(MediaStreamError):
-                while True:
-                    await track.recv()
-                    played += 1
-
-        consumer = asyncio.ensure_future(consume())
-        while not consumer.done():
-            await clock.run_until(clock.t + F)
-        await consumer
-        return played, track
+        return await play_to_end(track, clock), track
 
     played, track = run(main())
     assert track.stats()["played"] == 20
@@ -297,19 +319,7 @@ def test_stop_leaves_no_task_behind() -> None:
 def test_the_arrival_log_round_trips_through_the_recording_reader(tmp_path: Path) -> None:
     arrivals: list[float | None] = [5.0 + k * F + (0.03 if k == 10 else 0.0) for k in range(50)]
     arrivals[20] = None
-
-    async def main() -> AdaptivePlayoutTrack:
-        clock = VirtualClock()
-        track = AdaptivePlayoutTrack(
-            FakeRemote(clock, arrivals),
-            FakeManager(3),  # type: ignore[arg-type]
-            clock=clock,
-            record_arrivals=True,
-        )
-        await play(track, clock, 60)
-        return track
-
-    track = run(main())
+    track = recorded(arrivals, size=3, slots=60)
     path = tmp_path / "arrivals.csv"
     assert track.write_arrivals(path) == 50
     with path.open() as source:
@@ -338,16 +348,7 @@ def test_a_remote_track_failing_ends_the_playout_and_keeps_the_error() -> None:
         clock = VirtualClock()
         remote = BrokenRemote(clock, [k * F for k in range(5)])
         track = AdaptivePlayoutTrack(remote, FakeManager(2), clock=clock)  # type: ignore[arg-type]
-
-        async def consume() -> None:
-            with pytest.raises(MediaStreamError):
-                while True:
-                    await track.recv()
-
-        consumer = asyncio.ensure_future(consume())
-        while not consumer.done():
-            await clock.run_until(clock.t + F)
-        await consumer
+        await play_to_end(track, clock)
         await track.wait_stopped()
         return track
 
@@ -357,18 +358,7 @@ def test_a_remote_track_failing_ends_the_playout_and_keeps_the_error() -> None:
 
 
 def test_an_arrival_log_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -> None:
-    async def main() -> AdaptivePlayoutTrack:
-        clock = VirtualClock()
-        track = AdaptivePlayoutTrack(
-            FakeRemote(clock, [k * F for k in range(10)]),
-            FakeManager(2),  # type: ignore[arg-type]
-            clock=clock,
-            record_arrivals=True,
-        )
-        await play(track, clock, 12)
-        return track
-
-    track = run(main())
+    track = recorded([k * F for k in range(10)], size=2, slots=12)
     occupied = tmp_path / "log.csv"
     occupied.mkdir()  # a folder where the file should go: the rename fails
     with pytest.raises(OSError):
