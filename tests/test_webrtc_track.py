@@ -26,7 +26,7 @@ from reactivex.subject import BehaviorSubject
 from adaptive_stream.manager import AdaptiveBufferManager
 from adaptive_stream.model import BufferSizes
 from adaptive_stream.settings import AdaptiveBufferSettings
-from adaptive_stream.webrtc import AdaptivePlayoutTrack
+from adaptive_stream.webrtc import AdaptivePlayoutTrack, WrongFrameError
 from adaptive_stream.webrtc.recordings import read_arrivals
 
 F = 0.02
@@ -366,3 +366,28 @@ def test_an_arrival_log_that_cannot_be_written_leaves_nothing_behind(tmp_path: P
     assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]
     with pytest.raises(OSError):
         track.write_arrivals(tmp_path / "missing" / "log.csv")
+
+
+class HalfFrames(FakeRemote):
+    """Good frames, then one of 10 ms (480 samples): a decoder set up for another size."""
+
+    async def recv(self) -> AudioFrame:
+        if len(self._items) == 1:
+            at, k = self._items.pop(0)
+            await self._clock.sleep_until(at)
+            return audio_frame(k * 960, samples=480)
+        return await super().recv()
+
+
+def test_a_frame_of_another_size_ends_the_playout_loudly_not_in_silence() -> None:
+    async def main() -> tuple[int, AdaptivePlayoutTrack]:
+        clock = VirtualClock()
+        remote = HalfFrames(clock, [k * F for k in range(10)])
+        track = AdaptivePlayoutTrack(remote, FakeManager(2), clock=clock)  # type: ignore[arg-type]
+        return await play_to_end(track, clock), track
+
+    returned, track = run(main())
+    assert isinstance(track.remote_error, WrongFrameError)
+    assert "a frame of 480 samples at 48000 Hz; this track plays 960" in str(track.remote_error)
+    assert track.stats()["played"] == 9
+    assert returned == 10  # one pre-fill slot, then the nine good frames

@@ -28,7 +28,12 @@ from adaptive_stream.webrtc.jitter import (
     use_in_order_jitter_buffer,
 )
 from adaptive_stream.webrtc.playout import ArrivalDelay, PlayoutBuffer, PlayoutCounts, Slot
-from adaptive_stream.webrtc.track import AdaptivePlayoutTrack, LoopClock, PlayoutClock
+from adaptive_stream.webrtc.track import (
+    AdaptivePlayoutTrack,
+    LoopClock,
+    PlayoutClock,
+    WrongFrameError,
+)
 
 __all__ = [
     "SUPPORTED_AIORTC",
@@ -41,5 +46,6 @@ __all__ = [
     "PlayoutCounts",
     "Slot",
     "UnsupportedAiortcError",
+    "WrongFrameError",
     "use_in_order_jitter_buffer",
 ]

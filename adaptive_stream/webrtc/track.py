@@ -33,7 +33,12 @@ if TYPE_CHECKING:
     from adaptive_stream.manager import AdaptiveBufferManager
     from adaptive_stream.model import BufferSizes
 
-__all__ = ["AdaptivePlayoutTrack", "LoopClock", "PlayoutClock"]
+__all__ = ["AdaptivePlayoutTrack", "LoopClock", "PlayoutClock", "WrongFrameError"]
+
+
+class WrongFrameError(ValueError):
+    """The remote track delivered a frame of another kind, size or rate than the track
+    was built for."""
 
 
 class PlayoutClock(Protocol):
@@ -80,8 +85,9 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
 
     Raises:
         ValueError: ``remote_track`` is not audio, or ``samples_per_frame / sample_rate``
-            is not the manager's ``settings.frame_duration`` (a frame the decoder delivers
-            of another size is discarded and counted in ``stats()["wrong_size"]``).
+            is not the manager's ``settings.frame_duration``. (A frame of another size or
+            rate arriving later ends the playout: ``recv()`` raises ``MediaStreamError``
+            and :attr:`remote_error` is a :class:`WrongFrameError` saying what came.)
     """
 
     kind = "audio"
@@ -132,14 +138,14 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
         self._sizes: abc.DisposableBase | None = None
         self._first = asyncio.Event()
         self._ended = False
-        self._wrong_size = 0
         self._deadline_misses = 0
         self._layout = "stereo"
         self._format = "s16"
         self.latest_delay_s = 0.0
         self.remote_error: Exception | None = None
-        """What the remote track raised, if it failed with anything but ``MediaStreamError``
-        (the playout then ends as if the remote track had ended)."""
+        """What ended the playout early: what the remote track raised (anything but
+        ``MediaStreamError``), or a :class:`WrongFrameError` for a frame it cannot play. The
+        playout then ends as if the remote track had ended."""
         self.on_slot: Callable[[Slot[AudioFrame], float], None] | None = None
         """Called on the loop with each slot and its time (``clock.now()`` scale), before the
         frame is returned (its ``pts`` still the sender's); must not raise or block."""
@@ -193,11 +199,12 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
 
     def _take(self, frame: Any, arrival: float) -> None:
         if not isinstance(frame, AudioFrame) or frame.pts is None:
-            self._wrong_size += 1
-            return
+            raise WrongFrameError(f"remote track: expected audio frames with a pts, got {frame!r}")
         if frame.samples != self._samples or frame.sample_rate != self._rate:
-            self._wrong_size += 1
-            return
+            raise WrongFrameError(
+                f"remote track: a frame of {frame.samples} samples at {frame.sample_rate} Hz; "
+                f"this track plays {self._samples} at {self._rate} Hz (settings.frame_duration)"
+            )
         pts = frame.pts
         time_base = frame.time_base
         if time_base is not None and time_base != self._time_base:
@@ -269,7 +276,7 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
 
     def stats(self) -> dict[str, Any]:
         """The counts, plus ``underruns`` (= late), ``target`` (frames), ``depth`` (frames
-        waiting), ``wrong_size`` (frames of another size or type, discarded) and
+        waiting) and
         ``deadline_misses`` (slots served more than a frame after their time: the caller or
         the loop was too slow)."""
         counts = self.buffer.counts()
@@ -278,7 +285,6 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
             "underruns": counts.underruns,
             "target": self.buffer.target,
             "depth": self.buffer.depth,
-            "wrong_size": self._wrong_size,
             "deadline_misses": self._deadline_misses,
         }
 
