@@ -516,7 +516,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         name: load_settings(getattr(args, "profile", None), **overrides, policy=name)
         for name in names
     }
-    base = load_settings(getattr(args, "profile", None), **overrides, policy="fixed")
+    base = settings[names[0]]  # best-fixed takes its size limits (compare_runs drops the rest)
     try:
         seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     except ValueError as exc:

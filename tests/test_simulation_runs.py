@@ -14,7 +14,9 @@ from adaptive_stream import load_settings
 from adaptive_stream.policies import POLICIES, make_policy
 from adaptive_stream.simulation import Phase, Scenario, figures_of, simulate
 from adaptive_stream.simulation.audio_path import plan_audio_path
-from adaptive_stream.simulation.hindsight import best_fixed, fixed_run
+from adaptive_stream.simulation.emodel import burst_ratio, loss_percent
+from adaptive_stream.simulation.figures import audible, quality
+from adaptive_stream.simulation.hindsight import _needed_sizes, _score, best_fixed, fixed_run
 from adaptive_stream.simulation.runs import (
     BEST_FIXED,
     FIGURE_KEYS,
@@ -79,6 +81,23 @@ def test_best_fixed_has_the_best_r_of_every_size() -> None:
     assert figures.r_factor == max(scores.values())
     assert size == min(s for s, r in scores.items() if r == figures.r_factor)
     assert best_fixed_figures(SHORT, {"min_buffer_size": 3}, 2)["size"] == size
+
+
+@pytest.mark.parametrize("lost", [frozenset(), frozenset({0, 1, 2, 50, 51, 300})])
+def test_every_size_is_scored_as_its_fixed_run(lost: frozenset[int]) -> None:
+    path = plan_audio_path(SHORT, 20_000)._replace(lost=lost)
+    needed = _needed_sizes(path)
+    for size in range(1, 30):
+        expected = figures_of(fixed_run(SHORT, path, size)).r_factor
+        assert _score(SHORT, path, needed, size) == expected, size
+
+
+@given(st.text(alphabet="oldsx", max_size=40))
+def test_quality_counts_as_the_e_model_does(codes: str) -> None:
+    heard = audible(codes)
+    score = quality(heard, 100.0, SHORT)
+    assert score.burst_ratio == burst_ratio(c != "o" for c in heard)
+    assert score.loss_percent == loss_percent(len(heard) - heard.count("o"), heard.count("o"))
 
 
 def test_run_figures_takes_names_mappings_and_seeds() -> None:
