@@ -223,6 +223,20 @@ def _add_demo_parser(sub: Any, **sub_kwargs: Any) -> None:
         description="Replay the bundled sample trace and print its decisions with a summary.",
     )
     demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
+    webrtc = demo.add_argument_group(
+        "webrtc",
+        "--webrtc: a real WebRTC call instead (needs the extra: pip install "
+        "'adaptive-stream[webrtc]'): two peer connections over loopback, Opus from a tone, "
+        "the sender's RTP through an impaired link, played out at the policy's size",
+    )
+    webrtc.add_argument("--webrtc", action="store_true", help="run the loopback WebRTC call")
+    webrtc.add_argument("--link-trace", metavar="FILE", help="Mahimahi link trace to impair by")
+    webrtc.add_argument("--arrivals", metavar="FILE", help="arrival log (capture_ms,arrival_ms)")
+    webrtc.add_argument("--stall-every", metavar="DURATION", help="a stall every (default 5s)")
+    webrtc.add_argument("--stall", metavar="DURATION", help="each stall's length (default 200ms)")
+    webrtc.add_argument("--duration", default="30s", help="seconds of playout (default 30s)")
+    webrtc.add_argument("--format", choices=("table", "json"), default="table")
+    webrtc.add_argument("--record-arrivals", metavar="FILE", help="write the arrival log here")
     _add_settings_flags(demo)
 
 
@@ -356,6 +370,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     from adaptive_stream.replay import TraceError, format_decision, replay_decisions
 
     settings = _settings_from(args)
+    if args.webrtc:
+        from adaptive_stream.webrtc.demo import run_webrtc_demo
+
+        return run_webrtc_demo(args, settings)
     try:
         with _open_trace(args.trace) as source:
             result = replay_decisions(source, settings)
