@@ -141,7 +141,8 @@ class FeedbackPolicy(FramePolicy):
     name = "feedback"
 
     #: The frame policies' tunable settings and its own. It also reads ``frame_duration``
-    #: (the stream's) and ``buffer_size_override`` (a manual pin): read, never tuned.
+    #: (the stream's), ``buffer_size_override`` (a manual pin) and ``adaptation_interval``
+    #: (the pipeline's tick, for ``stale_after``'s default): read, never tuned.
     TUNABLE: ClassVar[tuple[str, ...]] = (
         *FramePolicy.TUNABLE,
         "cpu_low_threshold",

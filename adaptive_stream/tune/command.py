@@ -124,10 +124,10 @@ def run_tune(args: argparse.Namespace) -> int:
 
     try:
         return _run(args)
-    except (_InputError, SpaceError, ScenarioError, TuneError, ValueError) as exc:
-        return _fail(str(exc))
     except SettingsError as exc:
         return _fail(f"invalid settings: {exc}")
+    except (_InputError, SpaceError, ScenarioError, TuneError, ValueError) as exc:
+        return _fail(str(exc))
 
 
 def _run(args: argparse.Namespace) -> int:
