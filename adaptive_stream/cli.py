@@ -253,6 +253,7 @@ def _add_simulation_parsers(sub: Any, only: str | None, **sub_kwargs: Any) -> No
         simulate.add_argument(
             "--no-timeline", action="store_true", help="print the summary only, not the timeline"
         )
+        _add_format_flag(simulate)
         _add_settings_flags(simulate)
     if only in (None, "compare"):
         compare = sub.add_parser(
@@ -276,8 +277,30 @@ def _add_simulation_parsers(sub: Any, only: str | None, **sub_kwargs: Any) -> No
             metavar="A,B,...",
             help="comma-separated policy names (default: every registered policy)",
         )
-        compare.add_argument("--seed", type=int, help="random seed instead of each scenario's")
+        seeds = compare.add_mutually_exclusive_group()
+        seeds.add_argument("--seed", type=int, help="random seed instead of each scenario's")
+        seeds.add_argument(
+            "--seeds",
+            metavar="A..B|A,B,...",
+            help="run every seed (1..5, or a list 1,2,7) and report each figure's mean",
+        )
+        compare.add_argument(
+            "--jobs",
+            type=int,
+            metavar="N",
+            help="worker processes for the runs (default: the number of cores; 1: in process)",
+        )
+        _add_format_flag(compare)
         _add_settings_flags(compare)
+
+
+def _add_format_flag(parser: Any) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), or json / csv for machines (schema in docs/yardstick.md)",
+    )
 
 
 def _add_tune_parser(sub: Any, **sub_kwargs: Any) -> None:
@@ -485,13 +508,21 @@ def _load_scenarios(names: Sequence[str], seed: int | None) -> list[Any]:
 def _run_simulate(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     from adaptive_stream.simulation import ScenarioError, figures_of, simulate
-    from adaptive_stream.simulation.report import summary_lines, timeline_lines
+    from adaptive_stream.simulation.report import (
+        run_output,
+        summary_lines,
+        timeline_lines,
+        write_output,
+    )
 
     try:
         [scenario] = _load_scenarios([args.scenario], args.seed)
+        run = simulate(scenario, settings)
     except ScenarioError as exc:
         return _fail(str(exc))
-    run = simulate(scenario, settings)
+    if args.format != "table":
+        write_output(run_output(run, figures_of(run), args.format))
+        return EXIT_OK
     interval = settings.adaptation_interval.total_seconds()
     print(
         f"Simulating {scenario.name} ({scenario.description or 'no description'}) with the "
@@ -510,7 +541,12 @@ def _run_compare(args: argparse.Namespace) -> int:
     from adaptive_stream.policies import POLICIES
     from adaptive_stream.settings import load_settings
     from adaptive_stream.simulation import ScenarioError
-    from adaptive_stream.simulation.report import compare, format_table
+    from adaptive_stream.simulation.report import (
+        default_jobs,
+        parse_seeds,
+        run_compare,
+        write_output,
+    )
 
     overrides = dict(getattr(args, "setting_overrides", None) or {})
     if "policy" in overrides or getattr(args, "setting_policy", None):
@@ -526,17 +562,22 @@ def _run_compare(args: argparse.Namespace) -> int:
         name: load_settings(getattr(args, "profile", None), **overrides, policy=name)
         for name in names
     }
+    base = load_settings(getattr(args, "profile", None), **overrides, policy="fixed")
+    try:
+        seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    except ValueError as exc:
+        return _fail(f"--seeds: {exc}")
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        return _fail(f"--jobs: must be a whole number from 1 (got {jobs})")
     try:
         scenarios = _load_scenarios([args.scenario], args.seed)
+        text = run_compare(
+            scenarios, names, settings, base, seeds=seeds, jobs=jobs, output=args.format
+        )
     except ScenarioError as exc:
         return _fail(str(exc))
-    seeds = sorted({s.seed for s in scenarios})
-    print(
-        f"Comparing {', '.join(names)} on {', '.join(s.name for s in scenarios)} "
-        f"(seed {', '.join(map(str, seeds))}); same frames for every policy"
-    )
-    print()
-    print(format_table(compare(scenarios, names, settings.__getitem__)))
+    write_output(text)
     return EXIT_OK
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,24 @@ name = "busy"
 duration = "5s"
 cpu_percent = 95
 """
+
+
+REQUIRED = (
+    "underruns",
+    "late",
+    "dropped",
+    "stretched",
+    "lost",
+    "loss_percent",
+    "burst_ratio",
+    "latency_mean_ms",
+    "latency_p95_ms",
+    "mean_size",
+    "size_changes",
+    "flaps",
+    "r_factor",
+    "mos",
+)
 
 
 @pytest.fixture
@@ -75,14 +96,75 @@ def test_simulate_a_bundled_scenario_by_name(capsys: pytest.CaptureFixture[str])
 def test_compare_prints_one_row_per_policy(
     scenario: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["compare", "--scenario", str(scenario), "--policies", "jetkvm,feedback"]) == 0
+    args = ["compare", "--scenario", str(scenario), "--policies", "jetkvm,feedback"]
+    assert main([*args, "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0] == "Comparing jetkvm, feedback on short (seed 5); same frames for every policy"
-    assert lines[2].startswith("| scenario | policy   | underruns | per min | start-up |")
-    assert lines[4].startswith("| short    | jetkvm   |")
-    assert lines[5].startswith("| short    | feedback |")
-    assert len(lines) == 6
+    assert lines[2].startswith("| scenario | policy         | underruns | per min | start-up |")
+    assert lines[2].endswith("| loss % |    R |  MOS |")
+    assert lines[4].startswith("| short    | jetkvm         |")
+    assert lines[5].startswith("| short    | feedback       |")
+    assert lines[6].startswith("| short    | best-fixed (")
+    assert lines[8].startswith("best-fixed (N): the fixed size N from 3 to 20 with the best R")
+    assert "chosen in hindsight" in lines[8]
+    assert len(lines) == 9
+
+
+def test_compare_json_csv_and_seeds(scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["compare", "--scenario", str(scenario), "--policies", "oboe,fixed", "--jobs", "1"]
+    assert main([*args, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["seed"] == 5
+    rows = document["scenarios"]["short"]
+    assert list(rows) == ["oboe", "fixed", "best-fixed"]
+    for key in REQUIRED:
+        assert isinstance(rows["oboe"][key], int | float), key
+    assert rows["best-fixed"]["hindsight"] is True
+    assert 3 <= rows["best-fixed"]["size"] <= 20
+    assert rows["best-fixed"]["r_factor"] >= rows["fixed"]["r_factor"]
+
+    assert main([*args, "--format", "csv"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["scenario"], r["policy"]) for r in table] == [
+        ("short", "oboe"),
+        ("short", "fixed"),
+        ("short", "best-fixed"),
+    ]
+    assert float(table[0]["r_factor"]) == pytest.approx(rows["oboe"]["r_factor"])
+    assert table[0]["size"] == "" and int(table[2]["size"]) == rows["best-fixed"]["size"]
+
+    assert main([*args, "--seeds", "1..3", "--format", "json"]) == 0
+    many = json.loads(capsys.readouterr().out)
+    assert many["seeds"] == [1, 2, 3]
+    per_seed = [many["per_seed"][str(s)]["short"]["oboe"]["r_factor"] for s in (1, 2, 3)]
+    assert many["scenarios"]["short"]["oboe"]["r_factor"] == pytest.approx(sum(per_seed) / 3)
+    assert len(many["scenarios"]["short"]["best-fixed"]["sizes"]) == 3
+
+    assert main([*args, "--seeds", "2,9"]) == 0
+    assert "(means over seeds 2, 9)" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_compare_jobs_give_the_same_output(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "--scenario", str(scenario), "--seeds", "1,2", "--format", "json"]
+    assert main([*args, "--jobs", "1"]) == 0
+    alone = capsys.readouterr().out
+    assert main([*args, "--jobs", "2"]) == 0
+    assert capsys.readouterr().out == alone
+
+
+def test_simulate_json_and_csv(scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--scenario", str(scenario), "--policy", "roc"]
+    assert main([*args, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["seed"] == 5
+    assert set(REQUIRED) <= set(document["scenarios"]["short"]["roc"])
+    assert main([*args, "--format", "csv"]) == 0
+    [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert row["policy"] == "roc"
+    assert float(row["mos"]) == pytest.approx(document["scenarios"]["short"]["roc"]["mos"])
 
 
 @pytest.mark.parametrize(
@@ -114,6 +196,9 @@ def test_a_bad_scenario_file_is_one_line_and_exit_2(
         (["compare", "--policies", "jetkvm,magic"], "--policies: unknown policy 'magic'"),
         (["compare", "--policies", ","], "--policies: no policy named"),
         (["compare", "--policy", "feedback"], "compare: name the policies with --policies"),
+        (["compare", "--seeds", "1..x"], "--seeds: must be a range such as 1..5"),
+        (["compare", "--seeds", "5..1"], "--seeds: must be a range such as 1..5"),
+        (["compare", "--jobs", "0"], "--jobs: must be a whole number from 1"),
         (["simulate", "--scenario", "steady", "--policy", "magic"], "invalid settings: policy"),
         (
             ["compare", "--scenario", "steady", "--buffer-size-override", "8"],

@@ -91,8 +91,13 @@ def test_run_figures_takes_names_mappings_and_seeds() -> None:
 
 
 def test_mean_figures() -> None:
-    mean = mean_figures([{"r_factor": 80.0, "size": 7}, {"r_factor": 70.0, "size": 8}])
-    assert mean == {"r_factor": 75.0, "size": 7.5, "sizes": [7, 8]}
+    mean = mean_figures(
+        [
+            {"r_factor": 80.0, "size": 7, "hindsight": True},
+            {"r_factor": 70.0, "size": 8, "hindsight": True},
+        ]
+    )
+    assert mean == {"r_factor": 75.0, "size": 7.5, "hindsight": True, "sizes": [7, 8]}
 
 
 class TestCompareRuns:

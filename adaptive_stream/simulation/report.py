@@ -1,10 +1,20 @@
-"""Simulation results as text: a run's timeline and summary, and a comparison table."""
+"""Simulation results as text: a run's timeline and summary, a comparison as a table, JSON or
+CSV, and the command logic of ``simulate`` and ``compare`` behind the CLI's thin calls.
+
+Output is built whole in memory and written in one call (:func:`write_output`): a run that
+fails writes nothing to standard output."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from adaptive_stream.simulation.closed_loop import EPOCH, SimulationRun, simulate
 from adaptive_stream.simulation.figures import (
@@ -14,12 +24,30 @@ from adaptive_stream.simulation.figures import (
     figures_of,
     size_changes,
 )
+from adaptive_stream.simulation.runs import BEST_FIXED, FIGURE_KEYS, Comparison, compare_runs
 from adaptive_stream.simulation.scenario import Scenario
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
-__all__ = ["ComparisonRow", "compare", "format_table", "summary_lines", "timeline_lines"]
+__all__ = [
+    "FORMATS",
+    "ComparisonRow",
+    "compare",
+    "comparison_csv",
+    "comparison_json",
+    "comparison_table",
+    "format_table",
+    "parse_seeds",
+    "run_compare",
+    "run_output",
+    "summary_lines",
+    "timeline_lines",
+    "write_output",
+]
+
+#: The output formats of ``simulate`` and ``compare``.
+FORMATS = ("table", "json", "csv")
 
 
 def _seconds(us: int) -> str:
@@ -110,47 +138,34 @@ def compare(
     return rows
 
 
-HEADER = (
-    "scenario",
-    "policy",
-    "underruns",
-    "per min",
-    "start-up",
-    "latency ms",
-    "p95 ms",
-    "mean size",
-    "changes",
-    "flaps",
-    "recovery s",
-    "loss %",
-    "R",
-    "MOS",
+#: The table's columns: (header, figure key, format); counts are shown whole when whole.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("underruns", "underruns", "count"),
+    ("per min", "underruns_per_minute", ".2f"),
+    ("start-up", "startup_underruns", "count"),
+    ("latency ms", "latency_mean_ms", ".1f"),
+    ("p95 ms", "latency_p95_ms", ".1f"),
+    ("mean size", "mean_size", ".2f"),
+    ("changes", "size_changes", "count"),
+    ("flaps", "flaps", "count"),
+    ("recovery s", "recovery_max_s", ".2f"),
+    ("loss %", "loss_percent", ".2f"),
+    ("R", "r_factor", ".1f"),
+    ("MOS", "mos", ".2f"),
 )
+HEADER = ("scenario", "policy", *(header for header, _, _ in COLUMNS))
 
 
-def format_table(rows: Sequence[ComparisonRow]) -> str:
-    """A Markdown table of the figures (readable as plain text too)."""
+def _cell(value: Any, style: str) -> str:
+    if style == "count":
+        return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    return format(value, style)
+
+
+def _table(rows: Sequence[tuple[str, str, Mapping[str, Any]]]) -> str:
     cells = [list(HEADER)]
-    for row in rows:
-        f = row.figures
-        cells.append(
-            [
-                row.scenario,
-                row.policy,
-                str(f.underruns),
-                f"{f.underruns_per_minute:.2f}",
-                str(f.startup_underruns),
-                f"{f.latency_mean_ms:.1f}",
-                f"{f.latency_p95_ms:.1f}",
-                f"{f.mean_size:.2f}",
-                str(f.size_changes),
-                str(f.flaps),
-                f"{f.recovery_max_s:.2f}",
-                f"{f.loss_percent:.2f}",
-                f"{f.r_factor:.1f}",
-                f"{f.mos:.2f}",
-            ]
-        )
+    for scenario, label, figures in rows:
+        cells.append([scenario, label, *(_cell(figures[key], style) for _, key, style in COLUMNS)])
     widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER))]
 
     def line(values: list[str]) -> str:
@@ -166,3 +181,142 @@ def format_table(rows: Sequence[ComparisonRow]) -> str:
         + "|"
     )
     return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])])
+
+
+def format_table(rows: Sequence[ComparisonRow]) -> str:
+    """A Markdown table of the figures (readable as plain text too)."""
+    return _table([(row.scenario, row.policy, row.figures._asdict()) for row in rows])
+
+
+def _label(row: str, figures: Mapping[str, Any]) -> str:
+    if row != BEST_FIXED:
+        return row
+    sizes = sorted(set(figures.get("sizes", [figures["size"]])))
+    shown = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}..{sizes[-1]}"
+    return f"{BEST_FIXED} ({shown})"
+
+
+def comparison_table(comparison: Comparison) -> str:
+    """The Markdown table of a comparison (means over its seeds), ``best-fixed`` labelled
+    with its size (``best-fixed (8)``; ``7..9`` when the seeds chose different sizes)."""
+    rows = [
+        (scenario, _label(row, figures), figures)
+        for scenario, by_row in comparison.scenarios.items()
+        for row, figures in by_row.items()
+    ]
+    return _table(rows)
+
+
+def comparison_json(comparison: Comparison) -> str:
+    """The JSON document (docs/yardstick.md), indented, ending with a newline."""
+    return json.dumps(comparison.to_json(), indent=2) + "\n"
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """One row per (scenario, policy): ``scenario``, ``policy``, every figure, and ``size``
+    (``best-fixed`` only; empty otherwise). Means over the seeds."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scenario", "policy", *FIGURE_KEYS, "size"])
+    for scenario, by_row in comparison.scenarios.items():
+        for row, figures in by_row.items():
+            writer.writerow(
+                [scenario, row, *(figures[key] for key in FIGURE_KEYS), figures.get("size", "")]
+            )
+    return out.getvalue()
+
+
+def run_output(run: SimulationRun, figures: Figures, output: str) -> str:
+    """``simulate --format json|csv``: the one run in the schema of ``compare``'s output."""
+    by_policy = {run.policy: figures._asdict()}
+    scenario, seed = run.scenario.name, run.scenario.seed
+    comparison = Comparison(
+        seeds=None,
+        policies=(run.policy,),
+        per_seed={seed: {scenario: by_policy}},
+        scenarios={scenario: by_policy},
+        scenario_seeds={scenario: seed},
+    )
+    return comparison_json(comparison) if output == "json" else comparison_csv(comparison)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1..5`` (both ends included) or ``1,2,7``: the seeds, in order, without repeats.
+
+    Raises:
+        ValueError: saying what is allowed.
+    """
+    allowed = f"a range such as 1..5 or a list such as 1,2,7 of whole numbers 0..{2**32 - 1}"
+    try:
+        if ".." in text:
+            low, high = (int(part) for part in text.split("..", 1))
+            seeds = list(range(low, high + 1))
+        else:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"must be {allowed} (got {text!r})") from None
+    if not seeds or len(seeds) > 1000 or not all(0 <= s < 2**32 for s in seeds):
+        raise ValueError(f"must be {allowed}, at most 1000 seeds (got {text!r})")
+    return list(dict.fromkeys(seeds))
+
+
+def write_output(text: str, stream: TextIO | None = None) -> None:
+    """Write ``text`` in one call and flush (the output is whole, or the call raised)."""
+    target = stream if stream is not None else sys.stdout
+    target.write(text)
+    target.flush()
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not on Linux)
+        return os.cpu_count() or 1
+
+
+def run_compare(
+    scenarios: Sequence[Scenario],
+    policies: Sequence[str],
+    settings_for: Mapping[str, AdaptiveBufferSettings],
+    base: AdaptiveBufferSettings,
+    *,
+    seeds: Sequence[int] | None = None,
+    jobs: int = 1,
+    output: str = "table",
+) -> str:
+    """``compare``'s whole output in ``output`` format (``table``: with a heading and a note
+    on ``best-fixed``). ``jobs`` > 1 runs on a pool of that many worker processes.
+
+    Raises:
+        ScenarioError: a scenario that cannot run.
+    """
+    runs = len(scenarios) * len(seeds or [0]) * (len(policies) + 1)
+    executor: Executor | None = None
+    if jobs > 1 and runs > 1:
+        executor = ProcessPoolExecutor(max_workers=min(jobs, runs))
+    try:
+        comparison = compare_runs(
+            scenarios, policies, seeds, base, executor, policy_settings=settings_for
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    if output == "json":
+        return comparison_json(comparison)
+    if output == "csv":
+        return comparison_csv(comparison)
+    if seeds is None:
+        seeds_text = f"seed {', '.join(map(str, sorted({s.seed for s in scenarios})))}"
+    elif len(seeds) == 1:
+        seeds_text = f"seed {seeds[0]}"
+    else:
+        seeds_text = f"means over seeds {', '.join(map(str, seeds))}"
+    return (
+        f"Comparing {', '.join(policies)} on {', '.join(s.name for s in scenarios)} "
+        f"({seeds_text}); same frames for every policy\n\n"
+        f"{comparison_table(comparison)}\n\n"
+        f"{BEST_FIXED} (N): the fixed size N from {base.min_buffer_size} to "
+        f"{base.max_buffer_size} with the best R on that scenario and seed, chosen in "
+        "hindsight; no live policy can do that, it is the bar to clear.\n"
+    )

@@ -3,7 +3,8 @@
 The importable runner behind ``simulate``/``compare`` and anything that needs many runs (a
 tuner, a notebook):
 
-* :func:`run_figures`: one policy on one scenario and seed, its figures as a dict.
+* :func:`run_figures`: one policy on one scenario and seed, its figures as a dict (``fixed``
+  by the direct playout of :mod:`.hindsight`, which gives the closed loop's figures).
 * :func:`best_fixed_figures`: ``best-fixed``, the fixed size with the best R, chosen in
   hindsight (:mod:`.hindsight`); its figures and its ``size``.
 * :func:`compare_runs`: every (scenario, policy, seed), plus ``best-fixed`` per scenario and
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from adaptive_stream.simulation.audio_path import AudioPath, plan_audio_path
 from adaptive_stream.simulation.closed_loop import simulate
 from adaptive_stream.simulation.figures import Figures, figures_of
-from adaptive_stream.simulation.hindsight import best_fixed
+from adaptive_stream.simulation.hindsight import best_fixed, fixed_run
 from adaptive_stream.simulation.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -118,7 +119,12 @@ def run_figures(
     """
     resolved = as_settings(settings)
     loaded = as_scenario(scenario, seed)
-    run = simulate(loaded, resolved, path=_path(loaded, _frame_us(resolved)))
+    path = _path(loaded, _frame_us(resolved))
+    if resolved.policy == "fixed":
+        # The same figures as the closed loop (tested), without its per-tick cost.
+        run = fixed_run(loaded, path, resolved.default_buffer_size)
+    else:
+        run = simulate(loaded, resolved, path=path)
     return figures_dict(figures_of(run))
 
 
@@ -128,21 +134,22 @@ def best_fixed_figures(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """``best-fixed`` on one scenario and seed: the figures of the fixed size from
-    ``min_buffer_size`` to ``max_buffer_size`` with the best R, plus ``size``."""
+    ``min_buffer_size`` to ``max_buffer_size`` with the best R, plus ``size`` and
+    ``hindsight: True`` (chosen after the run: not a live policy)."""
     resolved = as_settings(settings)
     loaded = as_scenario(scenario, seed)
     path = _path(loaded, _frame_us(resolved))
     size, figures = best_fixed(loaded, path, resolved.min_buffer_size, resolved.max_buffer_size)
-    return {**figures_dict(figures), "size": size}
+    return {**figures_dict(figures), "size": size, "hindsight": True}
 
 
 def mean_figures(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Each figure's mean over ``per_seed`` (non-empty); ``best-fixed``'s ``size`` is
-    averaged too and its per-seed values kept as ``sizes``."""
+    averaged too and its per-seed values kept as ``sizes`` (flags are kept as they are)."""
     out: dict[str, Any] = {}
-    for key in per_seed[0]:
+    for key, first in per_seed[0].items():
         values = [figures[key] for figures in per_seed]
-        out[key] = sum(values) / len(values)
+        out[key] = first if isinstance(first, bool) else sum(values) / len(values)
     if "size" in out:
         out["sizes"] = [figures["size"] for figures in per_seed]
     return out
