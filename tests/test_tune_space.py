@@ -191,17 +191,11 @@ class _Draw:
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_every_point_of_the_space_is_valid_settings(policy: str, data: st.DataObject) -> None:
-    """Sizes, threshold pairs and weights are kept in relation by construction: any draw
-    gives settings the model accepts (bar exactly equal thresholds, which it rejects)."""
+    """Sizes, low/high pairs and weights are kept in relation by construction: any draw
+    gives settings the model accepts (equal pairs are set one step apart)."""
     base = load_settings(policy=policy)
     space: SearchSpace = policy_space(policy, base)
     values = space.suggest(_Draw(data))
-    for low, high in (
-        ("cpu_low_threshold", "cpu_high_threshold"),
-        ("target_latency", "max_latency"),
-    ):
-        if low in values and values[low] == values[high]:
-            return
     result = settings_from_values(base, values)
     assert result.min_buffer_size <= result.default_buffer_size <= result.max_buffer_size
     assert abs(result.historical_weight + result.current_weight - 1) < 1e-9
@@ -218,3 +212,24 @@ def test_every_point_of_the_space_is_valid_settings(policy: str, data: st.DataOb
             "max_latency",
         ):
             assert getattr(result, name) == values[name]
+
+
+def test_equal_pairs_are_set_one_step_apart() -> None:
+    base = load_settings(policy="jetkvm")
+    top = settings_from_values(
+        base, {"memory_low_threshold": 100.0, "memory_high_threshold": 100.0}
+    )
+    assert (top.memory_low_threshold, top.memory_high_threshold) == (99.99, 100.0)
+    same = settings_from_values(
+        base, {"target_latency": timedelta(milliseconds=30), "max_latency": timedelta(0, 0, 30_000)}
+    )
+    assert (same.target_latency, same.max_latency) == (
+        timedelta(milliseconds=30),
+        timedelta(milliseconds=31),
+    )
+    swapped = settings_from_values(base, {"min_buffer_size": 12, "max_buffer_size": 4})
+    assert (swapped.min_buffer_size, swapped.default_buffer_size, swapped.max_buffer_size) == (
+        4,
+        6,
+        12,
+    )

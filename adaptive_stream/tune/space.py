@@ -13,8 +13,9 @@ beyond the window), or fix it::
 
 The relations between settings are kept by construction, not by rejecting trials: the
 three sizes are searched independently and sorted into ``min <= default <= max``, each
-low/high threshold pair is sorted, and ``current_weight`` is ``1 - historical_weight``
-(one dimension). Durations are searched in whole milliseconds.
+low/high pair (thresholds, target and maximum latency) is sorted and, if equal, set one
+step apart (0.01, or 1 ms), and ``current_weight`` is ``1 - historical_weight`` (one
+dimension). Durations are searched in whole milliseconds.
 """
 
 from __future__ import annotations
@@ -335,13 +336,23 @@ def settings_from_values(
         effective["default_buffer_size"] = min(max(sizes["default_buffer_size"], low), high)
     for low_name, high_name in ORDERED_PAIRS:
         if low_name in effective or high_name in effective:
-            pair = sorted(
+            low, high = sorted(
                 (
                     effective.get(low_name, getattr(base, low_name)),
                     effective.get(high_name, getattr(base, high_name)),
                 )
             )
-            effective[low_name], effective[high_name] = pair
+            if low == high:  # the model wants low < high: one step apart
+                step: Any = timedelta(milliseconds=1) if isinstance(low, timedelta) else 0.01
+                limit = validated_range(high_name)[1]
+                above = high + step
+                if (
+                    above / timedelta(milliseconds=1) if isinstance(above, timedelta) else above
+                ) > limit:
+                    low = low - step
+                else:
+                    high = above
+            effective[low_name], effective[high_name] = low, high
     if "historical_weight" in effective:
         effective["current_weight"] = 1.0 - effective["historical_weight"]
     return AdaptiveBufferSettings(**(base.model_dump() | effective))
