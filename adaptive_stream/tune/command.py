@@ -197,13 +197,13 @@ def _search(
         trials_csv,
         write_atomically,
     )
-    from adaptive_stream.tune.space import settings_from_values
     from adaptive_stream.tune.study import (
         best_trial,
         completed_trials,
         counted_trials,
         open_study,
         run_study,
+        trial_settings,
     )
 
     with open_executor(jobs, dask, timeout) as executor:
@@ -231,7 +231,7 @@ def _search(
         progress.close()
         best = best_trial(study)
         assert best is not None  # run_study raises when no trial finished
-        tuned = settings_from_values(config.base, _as_values(best.user_attrs["settings"]))
+        tuned = trial_settings(config, best)
         rows = compare_profiles(
             {"tuned": tuned, "defaults": config.base},
             config.scenarios,
@@ -252,15 +252,6 @@ def _search(
         raise _InputError(f"--out {out}: cannot write the results: {exc}") from None
     _report(config, best, rows, written)
     return EXIT_OK
-
-
-def _as_values(recorded: dict[str, Any]) -> dict[str, Any]:
-    from adaptive_stream.settings import parse_duration
-
-    return {
-        name: parse_duration(value) if isinstance(value, str) else value
-        for name, value in recorded.items()
-    }
 
 
 def _report(

@@ -41,6 +41,7 @@ __all__ = [
     "open_study",
     "run_study",
     "toml_value",
+    "trial_settings",
 ]
 
 Objective = Literal["mos", "pareto"]
@@ -189,6 +190,15 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
         return study.best_trial if completed_trials(study) else None
     front = study.best_trials
     return max(front, key=lambda t: (t.user_attrs["mos"], -t.number), default=None)
+
+
+def trial_settings(config: TuneConfig, trial: FrozenTrial) -> AdaptiveBufferSettings:
+    """The settings ``trial`` ran with (the study's base with the trial's values)."""
+    from adaptive_stream.settings import parse_duration
+
+    recorded: dict[str, Any] = trial.user_attrs["settings"]
+    values = {k: parse_duration(v) if isinstance(v, str) else v for k, v in recorded.items()}
+    return settings_from_values(config.base, values)
 
 
 def _values(objective: Objective, summary: dict[str, float]) -> list[float]:
