@@ -246,3 +246,25 @@ def test_a_dask_cluster_gives_the_same_best_trial_as_one_process(
 
 def test_best_trial_is_none_before_any_trial(tmp_path: Path) -> None:
     assert best_trial(open_study(_config(tmp_path))) is None
+
+
+def test_a_run_failing_in_the_comparison_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adaptive_stream.tune.compare import compare_profiles
+
+    config = _config(tmp_path)
+
+    def broken(scenario: Any, settings: Any) -> Any:
+        if scenario.seed == 4:
+            raise OSError("worker lost")
+        return run_scores(scenario, settings)
+
+    monkeypatch.setattr("adaptive_stream.tune.compare.run_scores", broken)
+    with pytest.raises(TuneError, match=r"short-jitter.toml \(seed 4\) failed in the comparison"):
+        compare_profiles(
+            {"defaults": config.base},
+            config.scenarios,
+            {"training": (1, 2), "held-out": (3, 4)},
+            InProcessExecutor(),
+        )

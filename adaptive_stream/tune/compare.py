@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, NamedTuple
 
 from adaptive_stream.tune.runs import RunScores, best_fixed_scores, run_scores
+from adaptive_stream.tune.study import TuneError
 
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
@@ -65,8 +66,12 @@ def compare_profiles(
 ) -> list[ComparisonRow]:
     """Every profile on every scenario and seed of every seed set (all submitted at once),
     plus ``best-fixed`` (the best fixed size within ``best_fixed_from``'s limits, chosen
-    per scenario and seed in hindsight) when ``best_fixed_from`` is given."""
-    jobs: dict[tuple[str, str, str], list[Future[RunScores]]] = {}
+    per scenario and seed in hindsight) when ``best_fixed_from`` is given.
+
+    Raises:
+        TuneError: a run failed (naming the scenario, the seed and the profile).
+    """
+    jobs: dict[tuple[str, str, int], list[Future[RunScores]]] = {}
     runners: dict[str, tuple[Callable[..., RunScores], AdaptiveBufferSettings]] = {
         name: (run_scores, settings) for name, settings in profiles.items()
     }
@@ -74,8 +79,8 @@ def compare_profiles(
         runners[BEST_FIXED] = (best_fixed_scores, best_fixed_from)
     for seed_set, seeds in seed_sets.items():
         for name, (runner, settings) in runners.items():
-            for scenario in scenarios:
-                jobs[seed_set, name, scenario.name] = [
+            for index, scenario in enumerate(scenarios):
+                jobs[seed_set, name, index] = [
                     executor.submit(runner, scenario.with_seed(seed), settings) for seed in seeds
                 ]
     rows: list[ComparisonRow] = []
@@ -83,12 +88,28 @@ def compare_profiles(
         shown = seeds_text(seeds)
         for name in runners:
             everything: list[RunScores] = []
-            for scenario in scenarios:
-                scores = [f.result() for f in jobs[seed_set, name, scenario.name]]
+            for index, scenario in enumerate(scenarios):
+                scores = _results(jobs[seed_set, name, index], seeds, scenario, name)
                 everything.extend(scores)
                 rows.append(_row(seed_set, shown, name, scenario.name, scores))
             rows.append(_row(seed_set, shown, name, "all", everything))
     return rows
+
+
+def _results(
+    futures: Sequence[Future[RunScores]], seeds: Sequence[int], scenario: Scenario, profile: str
+) -> list[RunScores]:
+    scores: list[RunScores] = []
+    for seed, future in zip(seeds, futures, strict=True):
+        try:
+            scores.append(future.result())
+        except Exception as exc:
+            where = scenario.source or scenario.name
+            raise TuneError(
+                f"scenario {where} (seed {seed}) failed in the comparison ({profile}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    return scores
 
 
 def _row(

@@ -137,10 +137,9 @@ def open_study(config: TuneConfig) -> optuna.Study:
             directions=directions,
             load_if_exists=True,
         )
-    except (OSError, ValueError, ImportError) as exc:
-        raise TuneError(f"--storage {config.storage}: cannot open the study: {exc}") from None
-    except Exception as exc:  # SQLAlchemy's errors, which optuna lets through
-        raise TuneError(f"--storage {config.storage}: cannot open the study: {exc}") from None
+    except Exception as exc:  # OSError, ValueError, SQLAlchemy's errors (optuna lets them by)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TuneError(f"--storage {config.storage}: cannot open the study: {reason}") from None
     identity = config.identity()
     stored = study.user_attrs.get("identity")
     if stored is None:
