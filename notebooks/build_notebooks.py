@@ -263,11 +263,11 @@ TUNING = [
     ),
     new_markdown_cell(
         "## Two studies: best MOS (TPE) and the latency/loss front (NSGA-II)\n\n"
-        "Seeds 1 and 2, 16 trials each, sampler seed 1: the same trials on any executor. A "
-        "real study runs more trials (`--trials 200`) on more seeds."
+        "Seed 1, 14 trials each, sampler seed 1: the same trials on any executor. A real "
+        "study runs more trials (`--trials 200`) on more seeds (`--seeds 1..5`)."
     ),
     new_code_cell(
-        "config = TuneConfig(base, space, scenarios, seeds=(1, 2), trials=16, sampler_seed=1)\n"
+        "config = TuneConfig(base, space, scenarios, seeds=(1,), trials=14, sampler_seed=1)\n"
         "pareto_config = config._replace(objective='pareto', study_name='pareto')\n"
         "with open_executor(jobs=2) as executor:\n"
         "    study = open_study(config)\n"
@@ -277,7 +277,7 @@ TUNING = [
         "    best = best_trial(study)\n"
         "    tuned = trial_settings(config, best)\n"
         "    rows = compare_profiles({'tuned': tuned, 'defaults': base}, scenarios,\n"
-        "                            {'training': (1, 2), 'held-out': (3, 4)}, executor,\n"
+        "                            {'training': (1,), 'held-out': (2, 3)}, executor,\n"
         "                            best_fixed_from=base)\n"
         "print(f\"best trial {best.number}: MOS {best.user_attrs['mos']:.3f}\")\n"
         "for row in rows:\n"
@@ -291,7 +291,7 @@ TUNING = [
         "Left: each trial's mean MOS and the best so far (the first trials are random, then "
         "TPE models the good region). Right: how much of the MOS's variation each setting "
         "explains over these trials (fANOVA), a hint of which settings matter on these "
-        "networks; with 16 trials, a rough one."
+        "networks; with 14 trials, a rough one."
     ),
     new_code_cell(
         "fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))\n"
@@ -329,7 +329,7 @@ TUNING = [
         "    row = training[name]\n"
         "    ax.scatter(row.latency_mean_ms, row.loss_percent, marker=marker, s=120, label=name)\n"
         "ax.set_xlabel('mean latency (ms)'); ax.set_ylabel('loss (%)')\n"
-        "ax.legend(); ax.set_title('feedback on startup + network-jitter, seeds 1-2')\n"
+        "ax.legend(); ax.set_title('feedback on startup + network-jitter, seed 1')\n"
         "show(fig)"
     ),
 ]
