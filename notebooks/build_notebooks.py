@@ -335,12 +335,152 @@ TUNING = [
 ]
 
 
+RECORDED = [
+    new_markdown_cell(
+        "# Policies on a recorded link\n\n"
+        "A Mahimahi link trace (one line per 1,500-byte delivery opportunity) replaces the "
+        "simulator's model of the network: the audio stream (one 160-byte packet per 20 ms "
+        "frame) and 500 kbit/s of video cross traffic share the link's FIFO, then 25 ms of "
+        "propagation. The bundled `link-outages` scenario uses a trace the project generates "
+        "(a 1 Mbit/s uplink with seeded outages, `python -m adaptive_stream.simulation.linkgen "
+        "outages`); point `SCENARIO` at a scenario file with `link_trace = \"...\"` to use a "
+        "recorded one (docs/yardstick.md says where to find them). Every run is scored with "
+        "the ITU-T G.107 E-model (R and MOS)."
+    ),
+    new_code_cell(
+        "import io\n\n"
+        "import matplotlib\n\n"
+        "matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "from IPython.display import Image, Markdown, display\n\n"
+        "from adaptive_stream import load_settings\n"
+        "from adaptive_stream.policies import POLICIES\n"
+        "from adaptive_stream.simulation import load_scenario, simulate\n"
+        "from adaptive_stream.simulation.audio_path import plan_audio_path\n"
+        "from adaptive_stream.simulation.emodel import R0, delay_impairment\n"
+        "from adaptive_stream.simulation.report import comparison_table\n"
+        "from adaptive_stream.simulation.runs import BEST_FIXED, compare_runs\n\n"
+        "SCENARIO = 'link-outages'\n"
+        "FRAME_US = 20_000\n\n\n"
+        "def show(fig):\n"
+        "    \"\"\"Display a figure as a PNG (the Agg backend draws, IPython shows).\"\"\"\n"
+        "    buffer = io.BytesIO()\n"
+        "    fig.savefig(buffer, format='png', dpi=80)\n"
+        "    plt.close(fig)\n"
+        "    display(Image(data=buffer.getvalue()))\n\n\n"
+        "scenario = load_scenario(SCENARIO)\n"
+        "trace = scenario.link_trace\n"
+        "print(f'{scenario.name}: {trace.source}, {len(trace.opportunities_ms)} opportunities '\n"
+        "      f'over {trace.period_ms / 1000:g} s, cross traffic {scenario.cross_traffic_kbps:g} kbit/s')"
+    ),
+    new_markdown_cell(
+        "## The link trace becomes arrivals\n\n"
+        "Top: the link's capacity (opportunities per 100 ms, times 1,500 bytes); the gaps are "
+        "outages. Bottom: each frame's delay from capture to arrival. Frames queue behind one "
+        "another and behind the video during an outage and leave together when it ends: the "
+        "saw-tooth is the FIFO draining."
+    ),
+    new_code_cell(
+        "path = plan_audio_path(scenario, FRAME_US)\n"
+        "delays_ms = [(a - c) / 1000 for a, c in zip(path.arrival_us, path.capture_us)]\n"
+        "seconds = [c / 1e6 for c in path.capture_us]\n"
+        "bins = [0] * (trace.period_ms // 100 + 1)\n"
+        "for t in trace.opportunities_ms:\n"
+        "    bins[t // 100] += 1\n"
+        "fig, (ax_cap, ax_delay) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)\n"
+        "ax_cap.step([i / 10 for i in range(len(bins))], [b * 1500 * 8 / 100 for b in bins],\n"
+        "            where='post')\n"
+        "ax_cap.set_ylabel('capacity (kbit/s)')\n"
+        "ax_delay.plot(seconds, delays_ms, lw=0.7)\n"
+        "ax_delay.set_ylabel('arrival delay (ms)'); ax_delay.set_xlabel('capture time (s)')\n"
+        "fig.tight_layout()\n"
+        "show(fig)"
+    ),
+    new_markdown_cell(
+        "## Every policy on it, and the best fixed size in hindsight\n\n"
+        "The same table as `adaptive-stream compare --scenario link-outages`: `best-fixed` is "
+        "the fixed size with the best R on this run, chosen after the fact (no live policy "
+        "can do that: it is the bar to clear)."
+    ),
+    new_code_cell(
+        "comparison = compare_runs([scenario], list(POLICIES))\n"
+        "rows = comparison.scenarios[scenario.name]\n"
+        "display(Markdown(comparison_table(comparison)))"
+    ),
+    new_markdown_cell(
+        "## Latency against loss, with iso-R curves\n\n"
+        "Each point is one policy: right is more latency, up is more loss (late, lost, "
+        "dropped and stretched frames over all frames heard). The curves are where R is 60, "
+        "70, 80 and 90 with the runs' mean burst ratio and the scenario's device delay: a "
+        "policy wins by sitting below-left of the others, on a higher curve."
+    ),
+    new_code_cell(
+        "def loss_for(r, latency_ms, burst, device_ms=20.0, ie=0.0, bpl=25.1):\n"
+        "    \"\"\"The loss (%) at which R falls to r at this latency (None if out of reach).\"\"\"\n"
+        "    budget = R0 - delay_impairment(latency_ms + device_ms) - r  # what Ie_eff may take\n"
+        "    if budget < ie:\n"
+        "        return None\n"
+        "    ppl = (budget - ie) * bpl / (95 - ie - (budget - ie) / burst)\n"
+        "    return ppl if ppl >= 0 else None\n\n\n"
+        "live = {name: f for name, f in rows.items()}\n"
+        "burst = sum(f['burst_ratio'] for f in live.values()) / len(live)\n"
+        "device_ms = scenario.device_delay.total_seconds() * 1000\n"
+        "fig, ax = plt.subplots(figsize=(9, 6))\n"
+        "latencies = list(range(0, 501, 5))\n"
+        "for r in (60, 70, 80, 90):\n"
+        "    points = [(x, loss_for(r, x, burst, device_ms, scenario.ie, scenario.bpl))\n"
+        "              for x in latencies]\n"
+        "    points = [(x, y) for x, y in points if y is not None and y <= 20]\n"
+        "    ax.plot([x for x, _ in points], [y for _, y in points], color='0.6', lw=0.8)\n"
+        "    if points:\n"
+        "        ax.annotate(f'R={r}', points[-1], fontsize=8, color='0.4')\n"
+        "for name, f in live.items():\n"
+        "    marker = '*' if name == BEST_FIXED else 'o'\n"
+        "    ax.scatter(f['latency_mean_ms'], f['loss_percent'], marker=marker, s=60)\n"
+        "    ax.annotate(f\"{name} (R {f['r_factor']:.0f})\", (f['latency_mean_ms'], f['loss_percent']),\n"
+        "                fontsize=8)\n"
+        "ax.set_xlabel('mean latency, capture to playout (ms)')\n"
+        "ax.set_ylabel('loss (%)')\n"
+        "ax.set_xlim(0, 500); ax.set_ylim(0, 20)\n"
+        "show(fig)"
+    ),
+    new_markdown_cell(
+        "## The best adaptive policy's size against the delay\n\n"
+        "The adaptive policy with the highest R (not `fixed`, which never moves) run again "
+        "for its decisions: "
+        "its buffer, in milliseconds (size x 20 ms), against each frame's arrival delay. A "
+        "frame whose delay is above the buffer at its slot is late. The dashed line is the "
+        "best fixed size."
+    ),
+    new_code_cell(
+        "adaptive = [n for n in rows if n not in (BEST_FIXED, 'fixed')]\n"
+        "best = max(adaptive, key=lambda n: rows[n]['r_factor'])\n"
+        "run = simulate(scenario, load_settings(policy=best))\n"
+        "times = [0.0] + [d.time.timestamp() for d in run.decisions]\n"
+        "sizes_ms = [run.initial_size * 20] + [d.input_size * 20 for d in run.decisions]\n"
+        "fig, ax = plt.subplots(figsize=(11, 4))\n"
+        "ax.plot(seconds, delays_ms, lw=0.6, color='0.5', label='arrival delay')\n"
+        "ax.step(times, sizes_ms, where='post', color='C3', label=f'{best}: buffer')\n"
+        "ax.axhline(rows[BEST_FIXED]['size'] * 20, color='C2', ls='--',\n"
+        "           label=f\"best fixed: {rows[BEST_FIXED]['size']} frames\")\n"
+        "late = [t / 1e6 for t in run.underrun_us]\n"
+        "ax.plot(late, [5] * len(late), '|', color='C3', label='late or lost')\n"
+        "ax.set_xlabel('t (s)'); ax.set_ylabel('ms'); ax.legend(fontsize=8)\n"
+        "print(f\"best adaptive policy: {best}, R {rows[best]['r_factor']:.1f}, \"\n"
+        "      f\"best-fixed R {rows[BEST_FIXED]['r_factor']:.1f}\")\n"
+        "show(fig)"
+    ),
+]
+
+
 def build() -> None:
-    for cells, name in (
+    notebooks = (
         (EXPLORE, "explore_decisions"),
         (COMPARE, "compare_policies"),
+        (RECORDED, "recorded_links"),
         (TUNING, "tuning"),
-    ):
+    )
+    for cells, name in notebooks:
         notebook = new_notebook(cells=cells)
         notebook.metadata["kernelspec"] = {
             "name": "python3",

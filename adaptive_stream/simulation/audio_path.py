@@ -21,6 +21,11 @@ The model, per frame ``k`` (captured at ``c = k x F``, ``F`` the frame duration)
    ends (all the held frames at once).
 3. **In order**: no frame arrives before the one captured before it.
 
+A scenario with a recording (:mod:`.recorded`) replaces step 2: with a ``link_trace``, the
+frames go through the link's FIFO (:func:`~.recorded.link_arrivals`) as they leave the
+producer; with an ``arrivals`` log, every frame's delay is the log's (steps 1 and 2 are in
+it) and its lost frames are :attr:`AudioPath.lost`.
+
 The random draws come from one generator per source (producer, network, metrics), each
 seeded from the scenario's seed, so a scenario and seed fix every arrival.
 """
@@ -30,7 +35,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from adaptive_stream.simulation.scenario import Phase, Scenario
+from adaptive_stream.simulation.recorded import ArrivalLog, link_arrivals
+from adaptive_stream.simulation.scenario import Phase, Scenario, ScenarioError
 
 __all__ = [
     "CPU_JITTER_US",
@@ -118,9 +124,15 @@ def _phases_by_frame(scenario: Scenario, frame_us: int, frames: int) -> list[Pha
 
 
 def plan_audio_path(scenario: Scenario, frame_us: int) -> AudioPath:
-    """Capture and arrival times of every frame of the scenario (module docstring)."""
+    """Capture and arrival times of every frame of the scenario (module docstring).
+
+    Raises:
+        ScenarioError: an arrival log recorded at another frame duration than ``frame_us``.
+    """
     total_us = round(scenario.duration.total_seconds() * 1e6)
     frames = total_us // frame_us
+    if scenario.arrivals is not None:
+        return _recorded_path(scenario.arrivals, frame_us, frames)
     phases = _phases_by_frame(scenario, frame_us, frames)
     producer = random.Random(scenario.seed * 7919 + 1)
     network = random.Random(scenario.seed * 7919 + 2)
@@ -151,19 +163,58 @@ def plan_audio_path(scenario: Scenario, frame_us: int) -> AudioPath:
 
     capture: list[int] = []
     arrival: list[int] = []
+    departure: list[int] = []
     last = 0
     p_index = n_index = 0
     for k, phase in enumerate(phases):
         captured = k * frame_us
         leaves = captured + _exponential(producer, CPU_JITTER_US * cpu_load(phase.cpu_percent))
         leaves, p_index = _stall_end(producer_stalls, leaves, captured, p_index)
+        capture.append(captured)
+        if scenario.link_trace is not None:
+            last = max(last, leaves)  # the link is a FIFO: frames leave in order
+            departure.append(last)
+            continue
         delay = round(phase.network_delay.total_seconds() * 1e6)
         arrives = leaves + delay + _exponential(network, phase.jitter.total_seconds() * 1e6)
         arrives, n_index = _stall_end(network_stalls, arrives, captured, n_index)
         last = max(last, arrives)
+        arrival.append(last)
+    if scenario.link_trace is not None:
+        arrival = link_arrivals(
+            departure,
+            scenario.link_trace,
+            packet_bytes=scenario.audio_packet_bytes,
+            cross_traffic_kbps=scenario.cross_traffic_kbps,
+            cross_traffic_fps=scenario.cross_traffic_fps,
+            start_ms=round(scenario.link_start.total_seconds() * 1e3),
+            delay_us=round(scenario.network_delay.total_seconds() * 1e6),
+        )
+    return AudioPath(frame_us, tuple(capture), tuple(arrival))
+
+
+def _recorded_path(log: ArrivalLog, frame_us: int, frames: int) -> AudioPath:
+    """The first ``frames`` frames of an arrival log, rebased to capture time 0."""
+    if abs(log.step_ms * 1000 - frame_us) > 500:
+        raise ScenarioError(
+            f"arrivals: {log.source}: frames are {log.step_ms:g} ms apart, but "
+            f"frame_duration is {frame_us / 1000:g} ms"
+        )
+    capture: list[int] = []
+    arrival: list[int] = []
+    lost: set[int] = set()
+    last = 0
+    for k in range(min(frames, len(log.capture_ms))):
+        captured = k * frame_us
+        came = log.arrival_ms[k]
+        if came is None:
+            lost.add(k)
+        else:
+            delay = round((came - log.capture_ms[k]) * 1000)
+            last = max(last, captured + delay)
         capture.append(captured)
         arrival.append(last)
-    return AudioPath(frame_us, tuple(capture), tuple(arrival))
+    return AudioPath(frame_us, tuple(capture), tuple(arrival), frozenset(lost))
 
 
 def metrics_at(scenario: Scenario, seconds: float, rng: random.Random) -> MetricsSample | None:

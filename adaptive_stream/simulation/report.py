@@ -41,6 +41,7 @@ __all__ = [
     "parse_seeds",
     "run_compare",
     "run_output",
+    "scenarios_table",
     "summary_lines",
     "timeline_lines",
     "write_output",
@@ -59,20 +60,26 @@ def timeline_lines(run: SimulationRun) -> list[str]:
     time order."""
     events: list[tuple[int, int, str]] = []
     start = 0
-    for phase in run.scenario.phases:
+    scenario = run.scenario
+    recording = scenario.arrivals or scenario.link_trace
+    for phase in scenario.phases:
         metrics = "" if phase.metrics else ", no metrics"
         burst = (
             f", bursts {phase.burst_rate:g}/s of {phase.burst_length.total_seconds() * 1e3:g} ms"
             if phase.burst_rate
             else ""
         )
+        network = (
+            f"recorded network {recording.source}"
+            if recording is not None
+            else f"jitter {phase.jitter.total_seconds() * 1e3:g} ms{burst}"
+        )
         events.append(
             (
                 start,
                 0,
                 f"--- {phase.name}: cpu {phase.cpu_percent:g} %, memory "
-                f"{phase.memory_percent:g} %, jitter {phase.jitter.total_seconds() * 1e3:g} ms"
-                f"{burst}{metrics}",
+                f"{phase.memory_percent:g} %, {network}{metrics}",
             )
         )
         start += round(phase.duration.total_seconds() * 1e6)
@@ -196,15 +203,21 @@ def _label(row: str, figures: Mapping[str, Any]) -> str:
     return f"{BEST_FIXED} ({shown})"
 
 
-def comparison_table(comparison: Comparison) -> str:
-    """The Markdown table of a comparison (means over its seeds), ``best-fixed`` labelled
-    with its size (``best-fixed (8)``; ``7..9`` when the seeds chose different sizes)."""
+def scenarios_table(scenarios: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """The Markdown table of ``{scenario: {policy: figures}}`` (a comparison's means, or the
+    ``scenarios`` of its JSON), ``best-fixed`` labelled with its size (``best-fixed (8)``;
+    ``7..9`` when the seeds chose different sizes)."""
     rows = [
         (scenario, _label(row, figures), figures)
-        for scenario, by_row in comparison.scenarios.items()
+        for scenario, by_row in scenarios.items()
         for row, figures in by_row.items()
     ]
     return _table(rows)
+
+
+def comparison_table(comparison: Comparison) -> str:
+    """The Markdown table of a comparison (means over its seeds)."""
+    return scenarios_table(comparison.scenarios)
 
 
 def comparison_json(comparison: Comparison) -> str:

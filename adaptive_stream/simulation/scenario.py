@@ -23,9 +23,27 @@ A scenario file holds a few top-level fields and a list of ``[[phases]]``::
     metrics = true            # false: the monitor reports nothing (stale metrics)
 
 Every phase field is optional and defaults to the value above (a phase's ``name`` to
-``phase N``); unknown fields are errors. Errors name the file, the field and what is
-allowed: ``cpu-spikes.toml: phases[2].cpu_percent: must be a number from 0 to 400 (got
-'high')``.
+``phase N``); unknown fields are errors.
+
+A recorded network can replace the model's (:mod:`.recorded`; paths relative to the
+scenario file), one of::
+
+    arrivals = "recordings/office.csv"   # per-frame arrival log: capture_ms,arrival_ms
+    link_trace = "recordings/lte.trace"  # Mahimahi link trace, with these (defaults shown):
+    audio_packet_bytes = 160             #   one packet per frame
+    cross_traffic_kbps = 0               #   video sharing the link ...
+    cross_traffic_fps = 30               #   ... in this many frames per second
+    network_delay = "0ms"                #   propagation delay after the link
+    link_start = "0ms"                   #   where in the trace to begin
+
+With a recording, the phases give the CPU, memory and metrics only (their network fields
+are errors), and may be omitted: one calm phase then lasts as long as the recording. An
+arrival log is the whole audio path as a receiver saw it; a link trace replaces only the
+network (the producer's CPU and memory stalls and ``startup_delay`` still apply before it).
+
+Errors name the file, the field and what is allowed: ``cpu-spikes.toml:
+phases[2].cpu_percent: must be a number from 0 to 400 (got 'high')``; a bad recording also
+names its own file and line.
 """
 
 from __future__ import annotations
@@ -36,6 +54,14 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from adaptive_stream.simulation.recorded import (
+    ArrivalLog,
+    LinkTrace,
+    RecordingError,
+    read_arrivals,
+    read_link_trace,
+)
 
 __all__ = [
     "SCENARIO_DIRS",
@@ -87,6 +113,18 @@ class Scenario(NamedTuple):
     device_delay: timedelta = timedelta(milliseconds=20)
     ie: float = 0.0
     bpl: float = 25.1
+    arrivals: ArrivalLog | None = None
+    link_trace: LinkTrace | None = None
+    audio_packet_bytes: int = 160
+    cross_traffic_kbps: float = 0.0
+    cross_traffic_fps: float = 30.0
+    network_delay: timedelta = timedelta(0)
+    link_start: timedelta = timedelta(0)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether a recording replaces the model's network."""
+        return self.arrivals is not None or self.link_trace is not None
 
     @property
     def duration(self) -> timedelta:
@@ -161,7 +199,24 @@ _TOP_FIELDS: dict[str, Callable[[Any], Any]] = {
     "device_delay": lambda v: _duration(v, 0, 10),
     "ie": lambda v: _number(v, 0, 95),
     "bpl": lambda v: _number(v, 1, 100),
+    "arrivals": _text,
+    "link_trace": _text,
+    "audio_packet_bytes": lambda v: _integer(v, 1, 65_535),
+    "cross_traffic_kbps": lambda v: _number(v, 0, 1_000_000),
+    "cross_traffic_fps": lambda v: _number(v, 1, 1000),
+    "network_delay": lambda v: _duration(v, 0, 10),
+    "link_start": lambda v: _duration(v, 0, 24 * _HOUR),
 }
+#: Top-level fields that only mean something with a link trace.
+_LINK_FIELDS = (
+    "audio_packet_bytes",
+    "cross_traffic_kbps",
+    "cross_traffic_fps",
+    "network_delay",
+    "link_start",
+)
+#: Phase fields of the modelled network: errors with a recording.
+_NETWORK_FIELDS = ("network_delay", "jitter", "burst_rate", "burst_length")
 _MAX_TOTAL = 24 * _HOUR
 
 
@@ -181,18 +236,52 @@ def _fields(
     return out
 
 
-def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
-    """A scenario from parsed TOML; :class:`ScenarioError` names ``source`` and the field."""
+def parse_scenario(
+    data: Mapping[str, Any], source: str = "scenario", directory: str | Path | None = None
+) -> Scenario:
+    """A scenario from parsed TOML; :class:`ScenarioError` names ``source`` and the field.
+
+    ``directory``: where relative recording paths start (default: ``source``'s folder).
+    """
     try:
-        return _parse(data, source)
+        return _parse(data, source, Path(source).parent if directory is None else Path(directory))
     except ScenarioError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
 
 
-def _parse(data: Mapping[str, Any], source: str) -> Scenario:
+def _recording(fields: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """Read the recording the fields name (in place of their paths)."""
+    if "arrivals" in fields and "link_trace" in fields:
+        raise ScenarioError("arrivals, link_trace: one recording or the other, not both")
+    if "link_trace" not in fields:
+        for key in _LINK_FIELDS:
+            if key in fields:
+                raise ScenarioError(f"{key}: only used with link_trace")
+    for key, read in (("arrivals", read_arrivals), ("link_trace", read_link_trace)):
+        if key in fields:
+            try:
+                fields[key] = read(directory / fields[key])
+            except RecordingError as exc:
+                raise ScenarioError(f"{key}: {exc}") from None
+    return fields
+
+
+def _recording_ms(fields: Mapping[str, Any]) -> float:
+    arrivals, link = fields.get("arrivals"), fields.get("link_trace")
+    if isinstance(arrivals, ArrivalLog):
+        return arrivals.duration_ms
+    return float(link.period_ms) if isinstance(link, LinkTrace) else 0.0
+
+
+def _parse(data: Mapping[str, Any], source: str, directory: Path) -> Scenario:
     top = {k: v for k, v in data.items() if k != "phases"}
-    fields = _fields(top, _TOP_FIELDS, "")
+    fields = _recording(_fields(top, _TOP_FIELDS, ""), directory)
+    recorded_ms = _recording_ms(fields)
     raw_phases = data.get("phases")
+    if raw_phases is None and recorded_ms:
+        if recorded_ms < 20:
+            raise ScenarioError("phases: missing, and the recording lasts less than 20 ms")
+        raw_phases = [{"name": "recorded", "duration": recorded_ms / 1000}]
     if raw_phases is None:
         raise ScenarioError("phases: missing (at least one [[phases]] table)")
     if not isinstance(raw_phases, list) or not raw_phases:
@@ -203,6 +292,11 @@ def _parse(data: Mapping[str, Any], source: str) -> Scenario:
         if not isinstance(table, dict):
             raise ScenarioError(f"phases[{number}]: must be a table")
         values = _fields(table, _PHASE_FIELDS, where)
+        network = [key for key in _NETWORK_FIELDS if key in values]
+        if recorded_ms and network:
+            raise ScenarioError(
+                f"{where}{network[0]}: not used with a recording (the recording is the network)"
+            )
         if "duration" not in values:
             raise ScenarioError(f"{where}duration: missing (a duration such as 30s)")
         values.setdefault("name", f"phase {number}")
@@ -215,6 +309,12 @@ def _parse(data: Mapping[str, Any], source: str) -> Scenario:
     )
     if scenario.duration.total_seconds() > _MAX_TOTAL:
         raise ScenarioError("phases: the durations add up to more than 24 hours")
+    log = scenario.arrivals
+    if log is not None and scenario.duration.total_seconds() * 1e3 > log.duration_ms + 0.5:
+        raise ScenarioError(
+            f"phases: they last {scenario.duration.total_seconds():g} s, but {log.source} "
+            f"holds {log.duration_ms / 1e3:g} s of frames"
+        )
     return scenario
 
 
@@ -241,7 +341,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read scenario: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
-    return parse_scenario(data, str(path))
+    return parse_scenario(data, str(path), path.parent)
 
 
 def bundled_scenarios() -> dict[str, Path]:
