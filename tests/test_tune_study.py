@@ -7,6 +7,7 @@ import csv
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -154,8 +155,10 @@ def test_the_written_profile_reproduces_the_reported_mos(
 ) -> None:
     scenarios = write_scenarios(tmp_path / "scenarios")
     out = tmp_path / "results"
-    assert main(tune_args(scenarios, out, "--jobs", "1")) == 0
+    # A setting given as a flag is the base of every trial, and part of the profile.
+    assert main(tune_args(scenarios, out, "--jobs", "1", "--adaptation-interval", "400ms")) == 0
     printed = capsys.readouterr().out
+    assert 'adaptation_interval = "400ms"' in (out / "best.toml").read_text()
     with (out / "trials.csv").open() as handle:
         trials = list(csv.DictReader(handle))
     assert len(trials) == 6
@@ -164,6 +167,7 @@ def test_the_written_profile_reproduces_the_reported_mos(
 
     settings = load_settings(out / "best.toml")
     assert settings.policy == "feedback"
+    assert settings.adaptation_interval == timedelta(milliseconds=400)
     scores = [
         run_scores(load_scenario(path).with_seed(seed), settings)
         for path in scenarios
