@@ -12,7 +12,8 @@ The study is the one the command runs (same code: ``open_study``/``run_study``),
 The overhead: ``--tiny-runs`` runs of a 0.2 s scenario (a few milliseconds of work each),
 submitted at once, on each executor; the wall time per run beyond the in-process time split
 over two workers is the cost of getting a run to a worker and its result back.
-Figures and the commands that produced them: docs/tuning.md.
+Figures and the commands that produced them: docs/tuning.md (its table is regenerated from
+``--json`` by ``python -m adaptive_stream.tune.tables``).
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def main() -> None:
         batch=4,
     )
     runs = args.trials * len(scenarios) * len(config.seeds)
+    load_before = os.getloadavg()[0]
     report: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "trials": args.trials,
@@ -140,6 +142,7 @@ def main() -> None:
         "dask": round(per_run["dask 2 workers"] - ideal, 3),
         "dask minus pool": round(per_run["dask 2 workers"] - per_run["jobs 2"], 3),
     }
+    report["load"] = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     if args.json:
         print(json.dumps(report, indent=2))
         return
