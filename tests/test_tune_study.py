@@ -4,6 +4,7 @@ profile reproduces the MOS it reports."""
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -275,3 +276,23 @@ def test_a_run_failing_in_the_comparison_is_named(
             {"training": (1, 2), "held-out": (3, 4)},
             InProcessExecutor(),
         )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_with_the_best_mos_on_a_terminal(tmp_path: Path) -> None:
+    from adaptive_stream.tune.progress import Progress
+
+    config = _config(tmp_path, trials=2)
+    study = open_study(config)
+    terminal = _Terminal()
+    progress = Progress(config.trials, terminal)
+    run_study(study, config, InProcessExecutor(), progress)
+    progress.close()
+    best = best_trial(study)
+    assert best is not None
+    assert "2/2" in terminal.getvalue()
+    assert f"best MOS {best.user_attrs['mos']:.3f} (trial {best.number})" in terminal.getvalue()
