@@ -34,7 +34,7 @@ BAD_VALUES = [
     ("memory_weight", "x", ["valid number"]),
     ("latency_weight", "-1", [">= 0"]),
     ("percentage_multiplier", "0", ["> 0"]),
-    ("policy", "magic", ["must be one of: feedback, jetkvm, neteq, oboe, pulseaudio, roc"]),
+    ("policy", "magic", ["must be one of: feedback, fixed, jetkvm, neteq, oboe, pulseaudio, roc"]),
     ("latency_ceiling", "20ms", ["latency_ceiling: must be at least max_latency"]),
     ("latency_ceiling", "never", ["a duration such as 20ms"]),
     ("stale_after", "100ms", ["stale_after: must be at least adaptation_interval"]),
