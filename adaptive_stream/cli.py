@@ -6,6 +6,7 @@ Subcommands:
     demo            replay the bundled sample trace, with a readable summary
     simulate        one policy in closed loop on a simulated audio path (a scenario)
     compare         every policy on the same scenarios and seed: a table of figures
+    tune            search a policy's settings for the best MOS (the ``tune`` extra)
     settings        print the settings in force (defaults < profile < environment < flags)
 
 Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-size 12``,
@@ -166,7 +167,7 @@ def _settings_from(args: argparse.Namespace) -> AdaptiveBufferSettings:
 
 
 #: The subcommands, in the order ``--help`` lists them.
-_COMMANDS = ("replay", "demo", "run", "simulate", "compare", "settings")
+_COMMANDS = ("replay", "demo", "run", "simulate", "compare", "tune", "settings")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -195,6 +196,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         add_run_parser(sub, _add_settings_flags, **sub_kwargs)
     _add_simulation_parsers(sub, only, **sub_kwargs)
+    if only in (None, "tune"):
+        _add_tune_parser(sub, **sub_kwargs)
     if only in (None, "settings"):
         settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
         _add_settings_flags(settings)
@@ -312,6 +315,67 @@ def _add_format_flag(parser: Any) -> None:
         choices=("table", "json", "csv"),
         default="table",
         help="table (default), or json / csv for machines (schema in docs/yardstick.md)",
+    )
+
+
+def _add_tune_parser(sub: Any, **sub_kwargs: Any) -> None:
+    """``tune``: the search itself lives in :mod:`adaptive_stream.tune` (the ``tune`` extra)."""
+    tune = sub.add_parser(
+        "tune",
+        **sub_kwargs,
+        help="search a policy's settings for the best MOS on scenarios (the tune extra)",
+        description=(
+            "Search the settings a policy reads (each within its validated range) for the best "
+            "mean MOS over scenarios and seeds, or the front of mean latency against loss, "
+            "with Optuna; runs go to local worker processes or a Dask cluster. Writes "
+            "best.toml (a profile for --profile), trials.csv, comparison.csv (tuned against "
+            "the defaults and best-fixed, on the seeds searched and on held-out seeds) and, "
+            "for pareto, front.csv. Other settings: --profile, ADAPTIVE_STREAM_* variables, "
+            "or flags as for simulate (--frame-duration 10ms)."
+        ),
+    )
+    tune.add_argument("--policy", required=True, metavar="NAME", help="the policy to tune")
+    tune.add_argument(
+        "--scenarios",
+        required=True,
+        metavar="FILE|DIR|all",
+        help="scenario files or names (comma-separated), a folder of them, or all",
+    )
+    tune.add_argument("--seeds", default="1..5", help="seeds searched: A..B or A,B,C (1..5)")
+    tune.add_argument(
+        "--holdout-seeds",
+        metavar="SEEDS",
+        help="seeds for the final check, never searched (default: as many after --seeds)",
+    )
+    tune.add_argument("--trials", type=int, default=200, help="trials in the study (200)")
+    tune.add_argument(
+        "--objective",
+        choices=("mos", "pareto"),
+        default="mos",
+        help="mos: best mean MOS (TPE); pareto: mean latency against loss (NSGA-II)",
+    )
+    tune.add_argument("--sampler-seed", type=int, help="the sampler's seed: a reproducible study")
+    tune.add_argument(
+        "--batch", type=int, default=4, help="trials asked at once, then told in order (4)"
+    )
+    where = tune.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, help="local worker processes (default: the cores)")
+    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:8786)")
+    tune.add_argument(
+        "--dask-timeout", type=float, default=5.0, help="seconds to reach the scheduler (5)"
+    )
+    tune.add_argument(
+        "--storage",
+        metavar="URL|FILE",
+        help="keep and resume the study: sqlite:///tune.db, or a journal file",
+    )
+    tune.add_argument("--study-name", help="the study's name in the storage (POLICY-OBJECTIVE)")
+    tune.add_argument("--space", metavar="FILE.toml", help="narrow or fix parameters")
+    tune.add_argument("--out", default="results", help="folder for the results (results/)")
+    tune.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="settings every trial starts from (a file, or a name under config/)",
     )
 
 
@@ -531,6 +595,12 @@ def _run_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_tune(args: argparse.Namespace) -> int:
+    from adaptive_stream.tune.command import run_tune
+
+    return run_tune(args)
+
+
 def _run_settings(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     width = max(len(k) for k in settings.describe())
@@ -563,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run_live,
         "simulate": _run_simulate,
         "compare": _run_compare,
+        "tune": _run_tune,
     }
     try:
         return handlers[args.command](args)
