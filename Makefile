@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	    || $(PYTHON) -m pip install --quiet --user --break-system-packages virtualenv; \
 	  $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,webrtc,tune]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -6,6 +6,7 @@ Subcommands:
     demo            replay the bundled sample trace, with a readable summary
     simulate        one policy in closed loop on a simulated audio path (a scenario)
     compare         every policy on the same scenarios and seed: a table of figures
+    tune            search a policy's settings for the best MOS (the ``tune`` extra)
     settings        print the settings in force (defaults < profile < environment < flags)
 
 Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-size 12``,
@@ -166,7 +167,7 @@ def _settings_from(args: argparse.Namespace) -> AdaptiveBufferSettings:
 
 
 #: The subcommands, in the order ``--help`` lists them.
-_COMMANDS = ("replay", "demo", "run", "simulate", "compare", "settings")
+_COMMANDS = ("replay", "demo", "run", "simulate", "compare", "tune", "settings")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -195,6 +196,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         add_run_parser(sub, _add_settings_flags, **sub_kwargs)
     _add_simulation_parsers(sub, only, **sub_kwargs)
+    if only in (None, "tune"):
+        _add_tune_parser(sub, **sub_kwargs)
     if only in (None, "settings"):
         settings = sub.add_parser("settings", help="print the settings in force", **sub_kwargs)
         _add_settings_flags(settings)
@@ -223,6 +226,20 @@ def _add_demo_parser(sub: Any, **sub_kwargs: Any) -> None:
         description="Replay the bundled sample trace and print its decisions with a summary.",
     )
     demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
+    webrtc = demo.add_argument_group(
+        "webrtc",
+        "--webrtc: a real WebRTC call instead (needs the extra: pip install "
+        "'adaptive-stream[webrtc]'): two peer connections over loopback, Opus from a tone, "
+        "the sender's RTP through an impaired link, played out at the policy's size",
+    )
+    webrtc.add_argument("--webrtc", action="store_true", help="run the loopback WebRTC call")
+    webrtc.add_argument("--link-trace", metavar="FILE", help="Mahimahi link trace to impair by")
+    webrtc.add_argument("--arrivals", metavar="FILE", help="arrival log (capture_ms,arrival_ms)")
+    webrtc.add_argument("--stall-every", metavar="DURATION", help="a stall every (default 5s)")
+    webrtc.add_argument("--stall", metavar="DURATION", help="each stall's length (default 200ms)")
+    webrtc.add_argument("--duration", default="30s", help="seconds of playout (default 30s)")
+    webrtc.add_argument("--format", choices=("table", "json"), default="table")
+    webrtc.add_argument("--record-arrivals", metavar="FILE", help="write the arrival log here")
     _add_settings_flags(demo)
 
 
@@ -260,7 +277,8 @@ def _add_simulation_parsers(sub: Any, only: str | None, **sub_kwargs: Any) -> No
             description=(
                 "Run every policy (or those named) on the same scenarios with the same seed and "
                 "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
-                "mean size, size changes, flaps, the longest recovery."
+                "mean size, size changes, flaps, the longest recovery, loss, and the E-model's R "
+                "and MOS; plus best-fixed, the fixed size with the best R chosen in hindsight."
             ),
         )
         compare.add_argument(
@@ -297,6 +315,67 @@ def _add_format_flag(parser: Any) -> None:
         choices=("table", "json", "csv"),
         default="table",
         help="table (default), or json / csv for machines (schema in docs/yardstick.md)",
+    )
+
+
+def _add_tune_parser(sub: Any, **sub_kwargs: Any) -> None:
+    """``tune``: the search itself lives in :mod:`adaptive_stream.tune` (the ``tune`` extra)."""
+    tune = sub.add_parser(
+        "tune",
+        **sub_kwargs,
+        help="search a policy's settings for the best MOS on scenarios (the tune extra)",
+        description=(
+            "Search the settings a policy reads (each within its validated range) for the best "
+            "mean MOS over scenarios and seeds, or the front of mean latency against loss, "
+            "with Optuna; runs go to local worker processes or a Dask cluster. Writes "
+            "best.toml (a profile for --profile), trials.csv, comparison.csv (tuned against "
+            "the defaults and best-fixed, on the seeds searched and on held-out seeds) and, "
+            "for pareto, front.csv. Other settings: --profile, ADAPTIVE_STREAM_* variables, "
+            "or flags as for simulate (--frame-duration 10ms)."
+        ),
+    )
+    tune.add_argument("--policy", required=True, metavar="NAME", help="the policy to tune")
+    tune.add_argument(
+        "--scenarios",
+        required=True,
+        metavar="FILE|DIR|all",
+        help="scenario files or names (comma-separated), a folder of them, or all",
+    )
+    tune.add_argument("--seeds", default="1..5", help="seeds searched: A..B or A,B,C (1..5)")
+    tune.add_argument(
+        "--holdout-seeds",
+        metavar="SEEDS",
+        help="seeds for the final check, never searched (default: as many after --seeds)",
+    )
+    tune.add_argument("--trials", type=int, default=200, help="trials in the study (200)")
+    tune.add_argument(
+        "--objective",
+        choices=("mos", "pareto"),
+        default="mos",
+        help="mos: best mean MOS (TPE); pareto: mean latency against loss (NSGA-II)",
+    )
+    tune.add_argument("--sampler-seed", type=int, help="the sampler's seed: a reproducible study")
+    tune.add_argument(
+        "--batch", type=int, default=4, help="trials asked at once, then told in order (4)"
+    )
+    where = tune.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, help="local worker processes (default: the cores)")
+    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:8786)")
+    tune.add_argument(
+        "--dask-timeout", type=float, default=5.0, help="seconds to reach the scheduler (5)"
+    )
+    tune.add_argument(
+        "--storage",
+        metavar="URL|FILE",
+        help="keep and resume the study: sqlite:///tune.db, or a journal file",
+    )
+    tune.add_argument("--study-name", help="the study's name in the storage (POLICY-OBJECTIVE)")
+    tune.add_argument("--space", metavar="FILE.toml", help="narrow or fix parameters")
+    tune.add_argument("--out", default="results", help="folder for the results (results/)")
+    tune.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="settings every trial starts from (a file, or a name under config/)",
     )
 
 
@@ -355,6 +434,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     from adaptive_stream.replay import TraceError, format_decision, replay_decisions
 
     settings = _settings_from(args)
+    if args.webrtc:
+        from adaptive_stream.webrtc.demo import run_webrtc_demo
+
+        return run_webrtc_demo(args, settings)
     try:
         with _open_trace(args.trace) as source:
             result = replay_decisions(source, settings)
@@ -493,7 +576,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         name: load_settings(getattr(args, "profile", None), **overrides, policy=name)
         for name in names
     }
-    base = load_settings(getattr(args, "profile", None), **overrides, policy="fixed")
+    base = settings[names[0]]  # best-fixed takes its size limits (compare_runs drops the rest)
     try:
         seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     except ValueError as exc:
@@ -510,6 +593,12 @@ def _run_compare(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     write_output(text)
     return EXIT_OK
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    from adaptive_stream.tune.command import run_tune
+
+    return run_tune(args)
 
 
 def _run_settings(args: argparse.Namespace) -> int:
@@ -544,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run_live,
         "simulate": _run_simulate,
         "compare": _run_compare,
+        "tune": _run_tune,
     }
     try:
         return handlers[args.command](args)

@@ -223,6 +223,117 @@ COMPARE = [
     ),
 ]
 
+TUNING = [
+    new_markdown_cell(
+        "# Tuning a policy to a deployment\n\n"
+        "`adaptive-stream tune` searches the settings a policy reads for the best mean MOS "
+        "(the E-model's score) over scenarios and seeds, or for the front of mean latency "
+        "against loss. This notebook runs two small studies of the `feedback` policy on two "
+        "bundled scenarios, with the same code the command uses: Optuna's ask-and-tell loop, "
+        "each trial's runs submitted to a `concurrent.futures` executor (here two local "
+        "processes; `--dask` would give a cluster's). See `docs/tuning.md`."
+    ),
+    new_code_cell(
+        "import io\n"
+        "import warnings\n\n"
+        "import matplotlib\n\n"
+        "matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "import optuna\n"
+        "from IPython.display import Image, display\n\n"
+        "from adaptive_stream import load_settings\n"
+        "from adaptive_stream.simulation import load_scenario\n"
+        "from adaptive_stream.tune.compare import compare_profiles\n"
+        "from adaptive_stream.tune.executors import open_executor\n"
+        "from adaptive_stream.tune.space import policy_space\n"
+        "from adaptive_stream.tune.study import (\n"
+        "    TuneConfig, best_trial, open_study, run_study, trial_settings)\n\n"
+        "warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)\n\n\n"
+        "def show(fig):\n"
+        "    \"\"\"Display a figure as a PNG (the Agg backend draws, IPython shows).\"\"\"\n"
+        "    buffer = io.BytesIO()\n"
+        "    fig.savefig(buffer, format='png', dpi=80)\n"
+        "    plt.close(fig)\n"
+        "    display(Image(data=buffer.getvalue()))\n\n\n"
+        "base = load_settings(policy='feedback')\n"
+        "scenarios = tuple(load_scenario(name) for name in ('startup', 'network-jitter'))\n"
+        "space = policy_space('feedback', base)\n"
+        "for name, allowed in space.describe().items():\n"
+        "    print(f'{name:<20} {allowed}')"
+    ),
+    new_markdown_cell(
+        "## Two studies: best MOS (TPE) and the latency/loss front (NSGA-II)\n\n"
+        "Seed 1, 14 trials each, sampler seed 1: the same trials on any executor. A real "
+        "study runs more trials (`--trials 200`) on more seeds (`--seeds 1..5`)."
+    ),
+    new_code_cell(
+        "config = TuneConfig(base, space, scenarios, seeds=(1,), trials=14, sampler_seed=1)\n"
+        "pareto_config = config._replace(objective='pareto', study_name='pareto')\n"
+        "with open_executor(jobs=2) as executor:\n"
+        "    study = open_study(config)\n"
+        "    run_study(study, config, executor)\n"
+        "    pareto = open_study(pareto_config)\n"
+        "    run_study(pareto, pareto_config, executor)\n"
+        "    best = best_trial(study)\n"
+        "    tuned = trial_settings(config, best)\n"
+        "    rows = compare_profiles({'tuned': tuned, 'defaults': base}, scenarios,\n"
+        "                            {'training': (1,), 'held-out': (2, 3)}, executor,\n"
+        "                            best_fixed_from=base)\n"
+        "print(f\"best trial {best.number}: MOS {best.user_attrs['mos']:.3f}\")\n"
+        "for row in rows:\n"
+        "    if row.scenario == 'all':\n"
+        "        print(f'{row.seed_set:<9} {row.profile:<11} MOS {row.mos:.3f}'\n"
+        "              f'  R {row.r_factor:5.1f}  latency {row.latency_mean_ms:6.1f} ms'\n"
+        "              f'  loss {row.loss_percent:5.2f} %')"
+    ),
+    new_markdown_cell(
+        "## Optimisation history and parameter importances\n\n"
+        "Left: each trial's mean MOS and the best so far (the first trials are random, then "
+        "TPE models the good region). Right: how much of the MOS's variation each setting "
+        "explains over these trials (fANOVA), a hint of which settings matter on these "
+        "networks; with 14 trials, a rough one."
+    ),
+    new_code_cell(
+        "fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))\n"
+        "values = [t.value for t in study.trials if t.value is not None]\n"
+        "so_far = [max(values[: i + 1]) for i in range(len(values))]\n"
+        "left.plot(values, 'o', label='trial')\n"
+        "left.plot(so_far, '-', label='best so far')\n"
+        "left.set_xlabel('trial'); left.set_ylabel('mean MOS'); left.legend()\n"
+        "importances = optuna.importance.get_param_importances(study)\n"
+        "names = list(importances)[::-1]\n"
+        "right.barh(names, [importances[n] for n in names])\n"
+        "right.set_xlabel('importance (fANOVA)')\n"
+        "fig.tight_layout()\n"
+        "show(fig)"
+    ),
+    new_markdown_cell(
+        "## The front of latency against loss\n\n"
+        "Every trial of the NSGA-II study (grey), its Pareto front (blue), the default "
+        "profile and `best-fixed` (the best fixed size per scenario and seed, chosen in "
+        "hindsight: a bar no live system can reach) on the same scenarios and seeds. A point "
+        "on the front is a profile worth shipping for some trade-off; the MOS-best trial of "
+        "the first study is marked too."
+    ),
+    new_code_cell(
+        "training = {\n"
+        "    r.profile: r for r in rows if r.seed_set == 'training' and r.scenario == 'all'}\n"
+        "front = {t.number for t in pareto.best_trials}\n"
+        "fig, ax = plt.subplots(figsize=(7, 5))\n"
+        "for trial in pareto.trials:\n"
+        "    if trial.values is None:\n"
+        "        continue\n"
+        "    on_front = trial.number in front\n"
+        "    ax.scatter(*trial.values, color='C0' if on_front else '0.7', zorder=2 + on_front)\n"
+        "for name, marker in (('defaults', 's'), ('best-fixed', '*'), ('tuned', 'D')):\n"
+        "    row = training[name]\n"
+        "    ax.scatter(row.latency_mean_ms, row.loss_percent, marker=marker, s=120, label=name)\n"
+        "ax.set_xlabel('mean latency (ms)'); ax.set_ylabel('loss (%)')\n"
+        "ax.legend(); ax.set_title('feedback on startup + network-jitter, seed 1')\n"
+        "show(fig)"
+    ),
+]
+
 
 RECORDED = [
     new_markdown_cell(
@@ -367,6 +478,7 @@ def build() -> None:
         (EXPLORE, "explore_decisions"),
         (COMPARE, "compare_policies"),
         (RECORDED, "recorded_links"),
+        (TUNING, "tuning"),
     )
     for cells, name in notebooks:
         notebook = new_notebook(cells=cells)

@@ -229,3 +229,13 @@ def test_help_lists_the_options_and_every_setting(
     assert "--scenario NAME|" in out and "--seed" in out
     for name in AdaptiveBufferSettings.model_fields:
         assert "--" + name.replace("_", "-") in out, name
+
+
+def test_compare_feedback_with_an_override_still_has_best_fixed(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "--scenario", str(scenario), "--policies", "feedback", "--jobs", "1"]
+    assert main([*args, "--buffer-size-override", "8", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["scenarios"]["short"]
+    assert rows["feedback"]["mean_size"] == 8.0
+    assert "size" in rows["best-fixed"]

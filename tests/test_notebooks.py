@@ -53,6 +53,7 @@ def test_notebooks_are_built_from_their_sources() -> None:
         ("explore_decisions", module.EXPLORE),
         ("compare_policies", module.COMPARE),
         ("recorded_links", module.RECORDED),
+        ("tuning", module.TUNING),
     ):
         saved = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         sources = [cell.source for cell in saved.cells]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import timedelta
@@ -13,8 +14,10 @@ from hypothesis import strategies as st
 from adaptive_stream import load_settings
 from adaptive_stream.policies import POLICIES, make_policy
 from adaptive_stream.simulation import Phase, Scenario, figures_of, simulate
-from adaptive_stream.simulation.audio_path import plan_audio_path
-from adaptive_stream.simulation.hindsight import best_fixed, fixed_run
+from adaptive_stream.simulation.audio_path import AudioPath, plan_audio_path
+from adaptive_stream.simulation.emodel import burst_ratio, loss_percent
+from adaptive_stream.simulation.figures import audible, quality
+from adaptive_stream.simulation.hindsight import _needed_sizes, _score, best_fixed, fixed_run
 from adaptive_stream.simulation.runs import (
     BEST_FIXED,
     FIGURE_KEYS,
@@ -61,7 +64,7 @@ def test_fixed_run_is_the_closed_loop_with_the_fixed_policy(size: int, seed: int
     assert direct.end_us == closed.end_us
 
 
-def test_a_lost_frame_is_an_underrun_for_the_fixed_playout_and_the_closed_loop() -> None:
+def test_lost_frames_are_told_apart_alike_by_the_fixed_playout_and_the_closed_loop() -> None:
     path = plan_audio_path(SHORT, 20_000)
     lossy = path._replace(lost=frozenset({10, 11, 400}))
     config = load_settings(policy="fixed", default_buffer_size=6)
@@ -70,6 +73,67 @@ def test_a_lost_frame_is_an_underrun_for_the_fixed_playout_and_the_closed_loop()
     assert closed.lost == direct.lost == 3
     assert figures_of(direct) == figures_of(closed)
     assert closed.playout[10:12] == "xx"
+    assert len(closed.underrun_us) == closed.late
+
+
+def hand_path(delays_ms: list[int], lost: set[int]) -> AudioPath:
+    """Frames 20 ms apart, arriving ``delays_ms`` after capture (in order)."""
+    capture = [k * 20_000 for k in range(len(delays_ms))]
+    arrival = list(
+        itertools.accumulate((c + d * 1000 for c, d in zip(capture, delays_ms, strict=True)), max)
+    )
+    return AudioPath(20_000, tuple(capture), tuple(arrival), frozenset(lost))
+
+
+class TestALostFrame:
+    """Missing at its slot: lost (concealment, no underrun) when a later frame has arrived
+    by then, as a receiver tells (``adaptive_stream.webrtc``'s playout); late otherwise."""
+
+    def test_a_later_frame_arrived_so_it_is_lost_not_an_underrun(self) -> None:
+        path = hand_path([10] * 10, {3})  # frame 4 arrives at 90 ms; frame 3's slot is 100 ms
+        assert path.later_arrived(3, 100_000) and not path.later_arrived(3, 89_000)
+        run = fixed_run(SHORT, path, 2)
+        assert (run.lost, run.late, run.underrun_us) == (1, 0, ())
+        assert run.playout == "ooo" + "x" + "o" * 6
+
+    def test_nothing_later_arrived_so_it_is_late_and_an_underrun(self) -> None:
+        path = hand_path([10] * 6 + [50] + [10] * 3, {5})  # frame 6 arrives at 170 ms
+        run = fixed_run(SHORT, path, 2)  # slot 5 at 140 ms, slot 6 at 160 ms
+        assert run.lost == 0 and run.late == 2  # frame 5 (lost) and frame 6 (late itself)
+        assert run.underrun_us == (140_000, 160_000)
+        assert run.playout == "ooooo" + "ll" + "ooo"
+
+    def test_the_last_frame_lost_is_late(self) -> None:
+        path = hand_path([10] * 6, {5})
+        assert not path.later_arrived(5, 10**9)
+        assert fixed_run(SHORT, path, 2).underrun_us == (140_000,)
+
+    def test_a_run_of_lost_frames_looks_past_them(self) -> None:
+        path = hand_path([10] * 10, {3, 4, 5})
+        assert path.later_arrived(3, 130_000) and not path.later_arrived(3, 129_000)
+        run = fixed_run(SHORT, path, 2)  # frame 6 arrives at 130 ms: slots 100, 120 late
+        assert (run.late, run.lost, run.underrun_us) == (2, 1, (100_000, 120_000))
+
+    @settings(max_examples=15, deadline=None)
+    @given(
+        lost=st.frozensets(st.integers(0, 749), max_size=40),
+        size=st.integers(1, 12),
+        seed=st.integers(0, 20),
+    )
+    def test_the_closed_loop_reports_underruns_by_the_same_rule(
+        self, lost: frozenset[int], size: int, seed: int
+    ) -> None:
+        scenario = SHORT.with_seed(seed)
+        path = plan_audio_path(scenario, 20_000)._replace(lost=lost)
+        config = load_settings(
+            policy="fixed", min_buffer_size=1, default_buffer_size=size, max_buffer_size=25
+        )
+        closed = simulate(scenario, config, path=path)
+        direct = fixed_run(scenario, path, size)
+        assert figures_of(direct) == figures_of(closed)
+        assert direct.playout == closed.playout
+        assert len(closed.underrun_us) == closed.late
+        assert closed.late + closed.lost >= len(lost)
 
 
 def test_best_fixed_has_the_best_r_of_every_size() -> None:
@@ -79,6 +143,23 @@ def test_best_fixed_has_the_best_r_of_every_size() -> None:
     assert figures.r_factor == max(scores.values())
     assert size == min(s for s, r in scores.items() if r == figures.r_factor)
     assert best_fixed_figures(SHORT, {"min_buffer_size": 3}, 2)["size"] == size
+
+
+@pytest.mark.parametrize("lost", [frozenset(), frozenset({0, 1, 2, 50, 51, 300})])
+def test_every_size_is_scored_as_its_fixed_run(lost: frozenset[int]) -> None:
+    path = plan_audio_path(SHORT, 20_000)._replace(lost=lost)
+    needed = _needed_sizes(path)
+    for size in range(1, 30):
+        expected = figures_of(fixed_run(SHORT, path, size)).r_factor
+        assert _score(SHORT, path, needed, size) == expected, size
+
+
+@given(st.text(alphabet="oldsx", max_size=40))
+def test_quality_counts_as_the_e_model_does(codes: str) -> None:
+    heard = audible(codes)
+    score = quality(heard, 100.0, SHORT)
+    assert score.burst_ratio == burst_ratio(c != "o" for c in heard)
+    assert score.loss_percent == loss_percent(len(heard) - heard.count("o"), heard.count("o"))
 
 
 def test_run_figures_takes_names_mappings_and_seeds() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol, Self
 
 from adaptive_stream.gonum import duration_ns
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
@@ -154,6 +154,16 @@ class FramePolicy:
     :class:`ArrivalSummary`). Subclasses add ``initial_state`` and ``decide``."""
 
     name = "frames"
+
+    #: The settings this policy reads that a deployment may tune (``adaptive-stream tune``
+    #: searches them). It also reads ``frame_duration``: the stream's, not a choice.
+    TUNABLE: ClassVar[tuple[str, ...]] = (
+        "min_buffer_size",
+        "default_buffer_size",
+        "max_buffer_size",
+        "historical_weight",
+        "current_weight",
+    )
 
     def __init__(self, limits: FrameLimits) -> None:
         self.limits = limits

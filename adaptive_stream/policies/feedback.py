@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, Self
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Self
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -137,6 +137,22 @@ class FeedbackPolicy(FramePolicy):
     buffer at once; a quiet period with headroom shrinks it one frame at a time."""
 
     name = "feedback"
+
+    #: The frame policies' tunable settings and its own. It also reads ``frame_duration``
+    #: (the stream's) and ``adaptation_interval`` (the pipeline's tick, for
+    #: ``stale_after``'s default): read, never tuned.
+    TUNABLE: ClassVar[tuple[str, ...]] = (
+        *FramePolicy.TUNABLE,
+        "cpu_low_threshold",
+        "cpu_high_threshold",
+        "load_headroom",
+        "underrun_growth",
+        "startup_grace",
+        "shrink_after",
+        "jitter_window",
+        "jitter_quantile",
+        "stale_after",
+    )
 
     def __init__(self, params: FeedbackParams | None = None) -> None:
         self.params = params or FeedbackParams()

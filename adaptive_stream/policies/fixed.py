@@ -34,14 +34,14 @@ class FixedPolicy(FramePolicy):
         self,
         state: FixedState,
         metrics: SystemMetrics | None,
-        latency: ArrivalSummary,
+        summary: ArrivalSummary,
         now: datetime,
     ) -> tuple[FixedState, BufferDecision | None]:
         if metrics is None:  # nothing measured: no decision (every policy's rule)
             return state, None
         why = (
             f"hold at {state.size}: fixed policy (default_buffer_size), "
-            f"{latency.underruns} underrun(s) so far"
+            f"{summary.underruns} underrun(s) so far"
         )
         return state, frame_decision(
             now,
@@ -51,6 +51,6 @@ class FixedPolicy(FramePolicy):
             target=state.size,
             changes=0,
             metrics=metrics,
-            summary=latency,
+            summary=summary,
             explanation=why,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from adaptive_stream.gonum import duration_ns, go_div, go_round
 from adaptive_stream.model import BufferDecision, BufferSizes, SystemMetrics
@@ -147,6 +147,28 @@ class JetKVMPolicy:
     """
 
     name = "jetkvm"
+
+    #: The settings this policy reads that a deployment may tune (``adaptive-stream tune``
+    #: searches them); :meth:`from_settings` reads no other but ``adaptation_interval``
+    #: (the pipeline's tick, for ``stale_after``'s default): read, never tuned.
+    TUNABLE: ClassVar[tuple[str, ...]] = (
+        "min_buffer_size",
+        "default_buffer_size",
+        "max_buffer_size",
+        "cpu_low_threshold",
+        "cpu_high_threshold",
+        "memory_low_threshold",
+        "memory_high_threshold",
+        "target_latency",
+        "max_latency",
+        "smoothing_factor",
+        "historical_weight",
+        "current_weight",
+        "cpu_weight",
+        "memory_weight",
+        "latency_weight",
+        "stale_after",
+    )
 
     __slots__ = ("params",)
 

@@ -86,6 +86,15 @@ class AudioPath(NamedTuple):
     def frames(self) -> int:
         return len(self.capture_us)
 
+    def later_arrived(self, frame: int, now_us: int) -> bool:
+        """Whether a frame after ``frame`` (not lost) has arrived by ``now_us``: what tells a
+        receiver, at ``frame``'s slot, that a missing ``frame`` is lost rather than late
+        (arrivals are in order, so it will never come)."""
+        later = frame + 1
+        while later < self.frames and later in self.lost:
+            later += 1
+        return later < self.frames and self.arrival_us[later] <= now_us
+
 
 def cpu_load(cpu_percent: float) -> float:
     """The share of full load the model's producer feels: 0 up to 50 %, 1 from 100 %."""

@@ -21,12 +21,15 @@ The playout model (a jitter buffer with a playout delay of ``D`` frames):
   - then the due frame is played if it has arrived; otherwise it is *late*: the slot is an
     **underrun** (concealment is played, one report of 1 to the pipeline) and the frame is
     discarded whenever it comes. A frame lost in the network (a recording can have them,
-    :attr:`~.audio_path.AudioPath.lost`) is found missing the same way: its slot is an
-    underrun too (the consumer cannot tell it from a late one), counted ``lost``.
+    :attr:`~.audio_path.AudioPath.lost`) is missing too, and the consumer tells the two
+    apart as a real receiver does (``adaptive_stream.webrtc``'s playout rule): if a later
+    frame has already arrived by the slot, the missing one is *lost* (arrivals are in
+    order, it will never come): concealment, counted ``lost``, and **no** underrun report;
+    if nothing later has arrived either, it is counted *late* and reported as an underrun.
 
 * Frames are captured for the scenario's duration; the playout then runs on until every
   frame has been played, dropped, found late or lost (conservation: ``played + dropped +
-  late + lost == frames``, and ``underruns == late + lost``).
+  late + lost == frames``, and ``underruns == late``).
 * The playout sequence (:attr:`SimulationRun.playout`) keeps every slot's outcome in order
   after the pre-roll, one character each (:data:`PLAYED`, :data:`LATE`, :data:`DROPPED`,
   :data:`STRETCHED`, :data:`LOST`; a slot that drops a frame and plays the next adds two):
@@ -89,11 +92,13 @@ class SimulationRun(NamedTuple):
         path: every frame's capture and arrival time.
         played: frames played.
         dropped: frames skipped while the buffer drained to a smaller size.
-        late: frames that arrived after their slot (each one an underrun).
-        lost: frames that never arrived (lost in the network; each one an underrun).
+        late: frames missing at their slot with no later frame arrived yet (each one an
+            underrun; a frame lost in the network is late when nothing after it had come).
+        lost: frames lost in the network and found missing at their slot after a later
+            frame had arrived (concealment, not an underrun).
         stretched: slots that played no frame while the buffer filled (after the first frame).
         prefill: slots before the first frame was played.
-        underrun_us: the time of each underrun (late or lost frame).
+        underrun_us: the time of each underrun (late frame).
         latency_us: each played frame's capture-to-playout latency.
         played_us: when each played frame was played (same order as ``latency_us``).
         decisions: every decision of the pipeline.
@@ -162,7 +167,11 @@ def simulate(
     underruns: Subject[int] = Subject()
     metrics_rng = random.Random(scenario.seed * 7919 + 3)
 
+    interval_us = _us(interval)
+    timing = {"next_tick": interval_us + frame_us // 2}
+
     def sample_metrics(_: Any) -> None:
+        timing["next_tick"] = _us(clock.now - EPOCH) + interval_us
         seconds = _us(clock.now - EPOCH) / 1e6
         sample = metrics_at(scenario, seconds, metrics_rng)
         if sample is not None:
@@ -204,7 +213,21 @@ def simulate(
     cursor = {"next": 0, "arrived": 0, "end": 0}
 
     def slot(scheduler: abc.SchedulerBase, j: int | None) -> None:
+        # Every slot before the next tick in one action: the slots only push arrival delays
+        # and underruns into the pipeline (no clock read), and the size changes on ticks
+        # only, so this is the same as one action per slot, with far fewer actions.
         j = j or 0
+        while True:
+            if not play_slot(j):
+                return
+            j += 1
+            if j * frame_us >= timing["next_tick"]:
+                at = EPOCH + timedelta(microseconds=j * frame_us)
+                scheduler.schedule_absolute(at, slot, j)
+                return
+
+    def play_slot(j: int) -> bool:
+        """Slot ``j``: report the arrivals, play (module docstring); ``False`` at the end."""
         now = j * frame_us
         arrived = cursor["arrived"]
         if arrived < frames and arrival[arrived] <= now:
@@ -232,7 +255,7 @@ def simulate(
                 due += 1
             if due < frames:
                 if due in lost:
-                    outcome = "lost"
+                    outcome = "lost" if path.later_arrived(due, now) else "late"
                 elif arrival[due] <= now:
                     outcome = "played"
                     latency_us.append(now - capture[due])
@@ -241,7 +264,7 @@ def simulate(
                     outcome = "late"
                 counts[outcome] += 1
                 playout.append(_CODES[outcome])
-                if outcome != "played":
+                if outcome == "late":
                     underrun_us.append(now)
                     underruns.on_next(1)
                 due += 1
@@ -249,8 +272,8 @@ def simulate(
         if due >= frames:
             cursor["end"] = now
             subscription.dispose()
-            return
-        scheduler.schedule_absolute(EPOCH + timedelta(microseconds=now + frame_us), slot, j + 1)
+            return False
+        return True
 
     if frames:
         clock.schedule_absolute(EPOCH, slot, 0)

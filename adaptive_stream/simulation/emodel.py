@@ -26,6 +26,7 @@ __all__ = [
     "DELAY_KNEE_MS",
     "R0",
     "burst_ratio",
+    "burst_ratio_of_counts",
     "delay_impairment",
     "effective_equipment_impairment",
     "loss_percent",
@@ -65,6 +66,14 @@ def burst_ratio(sequence: Iterable[bool]) -> float:
             after_loss += 1
             loss_to_ok += not loss
         previous = loss
+    return burst_ratio_of_counts(after_ok, ok_to_loss, after_loss, loss_to_ok)
+
+
+def burst_ratio_of_counts(
+    after_ok: int, ok_to_loss: int, after_loss: int, loss_to_ok: int
+) -> float:
+    """BurstR from the transition counts: ok items followed by anything (``after_ok``) and
+    by a loss (``ok_to_loss``), losses followed by anything and by an ok item."""
     p = ok_to_loss / after_ok if after_ok else 0.0
     q = loss_to_ok / after_loss if after_loss else 0.0
     return 1.0 / (p + q) if p + q > 0 else 1.0

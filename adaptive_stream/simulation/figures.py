@@ -1,6 +1,7 @@
 """The figures of a simulation run: what a listener would notice, and what it cost.
 
-* ``underruns``: slots where the frame due had not arrived (concealment played); also per
+* ``underruns``: slots where the frame due had not arrived and nothing later had either
+  (concealment played, reported to the policy); also per
   minute of captured audio, and ``startup_underruns``: those within the scenario's
   ``startup`` window.
 * ``latency_mean_ms`` / ``latency_p95_ms``: capture-to-playout latency of the played frames
@@ -11,9 +12,10 @@
 * ``recovery_max_s``: after the start-up window, underruns less than :data:`EPISODE_GAP`
   apart form one episode; an episode lasts from its first underrun to one frame after its
   last. The longest one is how long the worst spike took to stop hurting (0 without any).
-* ``dropped``: frames skipped while the buffer shrank; ``late``: frames that came after
-  their slot; ``stretched``: silent slots inserted while the buffer grew (after the first
-  frame); ``lost``: frames that never came (a recording); ``played``: frames played.
+* ``dropped``: frames skipped while the buffer shrank; ``late``: the underruns' frames;
+  ``stretched``: silent slots inserted while the buffer grew (after the first frame);
+  ``lost``: frames lost in the network (a recording) found missing after a later frame
+  had come (concealment, not an underrun); ``played``: frames played.
 * The E-model (:mod:`.emodel`, over the playout from the first frame played on):
   ``loss_percent`` (Ppl), ``burst_ratio`` (BurstR), ``mouth_to_ear_ms`` (Ta: the mean
   latency plus the scenario's ``device_delay``), ``r_factor`` (R) and ``mos``, with the
@@ -27,14 +29,25 @@ import math
 from typing import NamedTuple
 
 from adaptive_stream.simulation import emodel
-from adaptive_stream.simulation.closed_loop import EPOCH, PLAYED, SimulationRun
+from adaptive_stream.simulation.closed_loop import (
+    DROPPED,
+    EPOCH,
+    LATE,
+    LOST,
+    PLAYED,
+    STRETCHED,
+    SimulationRun,
+)
+from adaptive_stream.simulation.scenario import Scenario
 
 __all__ = [
     "EPISODE_GAP_US",
     "FLAP_WINDOW_US",
     "Figures",
+    "Quality",
     "audible",
     "figures_of",
+    "quality",
     "size_changes",
 ]
 
@@ -128,6 +141,38 @@ def audible(playout: str) -> str:
     return playout[first:] if first >= 0 else ""
 
 
+#: A playout as ``0`` (played) and ``1`` (an audible event), to count transitions in C.
+_AS_LOSS = str.maketrans({PLAYED: "0", LATE: "1", DROPPED: "1", STRETCHED: "1", LOST: "1"})
+
+
+class Quality(NamedTuple):
+    """The E-model's figures of a playout (see the module docstring)."""
+
+    loss_percent: float
+    burst_ratio: float
+    mouth_to_ear_ms: float
+    r_factor: float
+    mos: float
+
+
+def quality(heard: str, latency_mean_ms: float, scenario: Scenario) -> Quality:
+    """The E-model's figures of an audible playout (:func:`audible`) whose played frames
+    waited ``latency_mean_ms`` on average, with the scenario's device delay, Ie and Bpl."""
+    losses = heard.translate(_AS_LOSS)
+    played = losses.count("0")
+    last = losses[-1:]
+    burst = emodel.burst_ratio_of_counts(
+        played - (last == "0"),
+        losses.count("01"),
+        len(losses) - played - (last == "1"),
+        losses.count("10"),
+    )
+    ppl = emodel.loss_percent(len(losses) - played, played)
+    mouth_to_ear = latency_mean_ms + scenario.device_delay.total_seconds() * 1e3
+    r = emodel.r_factor(mouth_to_ear, ppl, burst, scenario.ie, scenario.bpl)
+    return Quality(ppl, burst, mouth_to_ear, r, emodel.mos(r))
+
+
 def figures_of(run: SimulationRun) -> Figures:
     """The figures of ``run``."""
     startup_us = round(run.scenario.startup.total_seconds() * 1e6)
@@ -140,13 +185,7 @@ def figures_of(run: SimulationRun) -> Figures:
         mean_ms = p95_ms = 0.0
     minutes = run.duration_us / 60e6
     episodes = _episodes(run.underrun_us, startup_us, run.path.frame_us)
-    heard = audible(run.playout)
-    played = heard.count(PLAYED)
-    ppl = emodel.loss_percent(len(heard) - played, played)
-    burst = emodel.burst_ratio(code != PLAYED for code in heard)
-    scenario = run.scenario
-    mouth_to_ear = mean_ms + scenario.device_delay.total_seconds() * 1e3
-    r = emodel.r_factor(mouth_to_ear, ppl, burst, scenario.ie, scenario.bpl)
+    score = quality(audible(run.playout), mean_ms, run.scenario)
     return Figures(
         underruns=len(run.underrun_us),
         underruns_per_minute=len(run.underrun_us) / minutes if minutes else 0.0,
@@ -163,9 +202,5 @@ def figures_of(run: SimulationRun) -> Figures:
         stretched=run.stretched,
         lost=run.lost,
         played=run.played,
-        loss_percent=ppl,
-        burst_ratio=burst,
-        mouth_to_ear_ms=mouth_to_ear,
-        r_factor=r,
-        mos=emodel.mos(r),
+        **score._asdict(),
     )

@@ -151,7 +151,8 @@ def _ms(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (module docstring); writes ``--out`` whole, or standard output."""
     parser = argparse.ArgumentParser(
-        prog="python -m adaptive_stream.simulation.linkgen", description=__doc__.split("\n")[0]
+        prog="python -m adaptive_stream.simulation.linkgen",
+        description=(__doc__ or "").split("\n")[0],
     )
     sub = parser.add_subparsers(dest="kind", required=True)
     outages = sub.add_parser("outages", help="constant capacity with outages")

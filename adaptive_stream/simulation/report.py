@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from adaptive_stream.simulation.closed_loop import EPOCH, SimulationRun, simulate
+from adaptive_stream.model import EPOCH
+from adaptive_stream.simulation.closed_loop import SimulationRun, simulate
 from adaptive_stream.simulation.figures import (
     EPISODE_GAP_US,
     FLAP_WINDOW_US,

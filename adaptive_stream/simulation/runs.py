@@ -111,15 +111,20 @@ def run_figures(
     scenario: ScenarioLike,
     settings: AdaptiveBufferSettings | Mapping[str, Any],
     seed: int | None = None,
+    *,
+    path: AudioPath | None = None,
 ) -> dict[str, Any]:
     """One closed-loop run of the policy the settings name: its figures (:data:`FIGURE_KEYS`).
 
-    ``seed`` replaces the scenario's own. Raises :class:`~.scenario.ScenarioError` for a
-    scenario that cannot run, ``SettingsError`` for invalid settings.
+    ``seed`` replaces the scenario's own; ``path``, if given, must be the scenario's audio
+    path at that seed and the settings' frame duration (computed once, for many runs).
+    Raises :class:`~.scenario.ScenarioError` for a scenario that cannot run,
+    ``SettingsError`` for invalid settings.
     """
     resolved = as_settings(settings)
     loaded = as_scenario(scenario, seed)
-    path = _path(loaded, _frame_us(resolved))
+    if path is None:
+        path = _path(loaded, _frame_us(resolved))
     if resolved.policy == "fixed":
         # The same figures as the closed loop (tested), without its per-tick cost.
         run = fixed_run(loaded, path, resolved.default_buffer_size)
@@ -132,13 +137,16 @@ def best_fixed_figures(
     scenario: ScenarioLike,
     settings: AdaptiveBufferSettings | Mapping[str, Any],
     seed: int | None = None,
+    *,
+    path: AudioPath | None = None,
 ) -> dict[str, Any]:
     """``best-fixed`` on one scenario and seed: the figures of the fixed size from
     ``min_buffer_size`` to ``max_buffer_size`` with the best R, plus ``size`` and
     ``hindsight: True`` (chosen after the run: not a live policy)."""
     resolved = as_settings(settings)
     loaded = as_scenario(scenario, seed)
-    path = _path(loaded, _frame_us(resolved))
+    if path is None:
+        path = _path(loaded, _frame_us(resolved))
     size, figures = best_fixed(loaded, path, resolved.min_buffer_size, resolved.max_buffer_size)
     return {**figures_dict(figures), "size": size, "hindsight": True}
 
@@ -186,12 +194,16 @@ class Comparison(NamedTuple):
 
 
 def _run_task(
-    kind: str, scenario: Scenario, settings: AdaptiveBufferSettings, seed: int
+    kind: str,
+    scenario: Scenario,
+    settings: AdaptiveBufferSettings,
+    seed: int,
+    path: AudioPath | None = None,
 ) -> dict[str, Any]:
     """One unit of work for an executor (module-level, so that it pickles)."""
     if kind == BEST_FIXED:
-        return best_fixed_figures(scenario, settings, seed)
-    return run_figures(scenario, settings, seed)
+        return best_fixed_figures(scenario, settings, seed, path=path)
+    return run_figures(scenario, settings, seed, path=path)
 
 
 def compare_runs(
@@ -240,12 +252,17 @@ def compare_runs(
             _run_task(row, scenario, config, seed) for seed, _, row, scenario, config in work
         ]
     else:
-        # Longest scenarios first, so that no worker is left with a long run at the end.
+        # Longest scenarios first, so that no worker is left with a long run at the end; each
+        # audio path is computed once, here, and sent with its runs.
         order = sorted(range(len(work)), key=lambda i: -work[i][3].duration.total_seconds())
-        futures: dict[int, Future[dict[str, Any]]] = {
-            i: executor.submit(_run_task, work[i][2], work[i][3], work[i][4], work[i][0])
-            for i in order
-        }
+        paths: dict[tuple[str, int, int], AudioPath] = {}
+        futures: dict[int, Future[dict[str, Any]]] = {}
+        for i in order:
+            seed, name, row, scenario, config = work[i]
+            key = (name, seed, _frame_us(config))
+            if key not in paths:
+                paths[key] = plan_audio_path(scenario.with_seed(seed), key[2])
+            futures[i] = executor.submit(_run_task, row, scenario, config, seed, paths[key])
         results = [futures[i].result() for i in range(len(work))]
     per_seed: dict[int, dict[str, dict[str, dict[str, Any]]]] = {}
     for (seed, name, row, _, _), figures in zip(work, results, strict=True):
