@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, Self
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Self
 
 from adaptive_stream.model import BufferDecision, SystemMetrics
 from adaptive_stream.policies.arrivals import (
@@ -196,6 +196,21 @@ class QualityPolicy(FramePolicy):
     the machine, with the cost of changing size counted (module docstring)."""
 
     name = "quality"
+
+    #: The frame policies' tunable settings and its own. It also reads ``frame_duration``
+    #: (the stream's) and ``adaptation_interval`` (the pipeline's tick, for ``stale_after``'s
+    #: default and the forgetting per tick): read, never tuned.
+    TUNABLE: ClassVar[tuple[str, ...]] = (
+        *FramePolicy.TUNABLE,
+        "quality_memory",
+        "quality_device_delay",
+        "cpu_low_threshold",
+        "cpu_high_threshold",
+        "memory_low_threshold",
+        "memory_high_threshold",
+        "startup_grace",
+        "stale_after",
+    )
 
     def __init__(self, params: QualityParams | None = None) -> None:
         self.params = params or QualityParams()
