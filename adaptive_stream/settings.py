@@ -10,10 +10,10 @@ import difflib
 import math
 import os
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +26,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from adaptive_stream.config_files import TomlFileError, find_toml, read_toml, search_folders
 from adaptive_stream.errors import SettingsError
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "LOG_LEVELS",
     "AdaptiveBufferSettings",
     "SettingsError",
-    "find_toml",
     "load_settings",
     "parse_duration",
     "resolve_profile",
@@ -326,42 +326,25 @@ _PROFILE_VALUES: ContextVar[Mapping[str, Any] | None] = ContextVar(
     "adaptive_stream_profile", default=None
 )
 
-_CONFIG_DIRS = (Path.cwd() / "config", Path(__file__).resolve().parent.parent / "config")
-
 
 def _ms(value: timedelta) -> str:
     return f"{value / timedelta(milliseconds=1):g}ms"
 
 
-def find_toml(name_or_path: str | Path, folders: Sequence[Path]) -> Path | None:
-    """``name_or_path`` as a path if it looks like one (a ``.toml`` suffix, an existing
-    file, a folder in it), else ``NAME.toml`` in the first of ``folders`` that has it, else
-    ``None``."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
-        return path
-    for folder in folders:
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.exists():
-            return candidate
-    return None
+def resolve_profile(profile: str | Path) -> Traversable:
+    """A profile given as a path, or as a name: ``config/NAME.toml`` under the working
+    directory, else the bundled one (``jetkvm``, ``desktop``, ``feedback``)."""
+    folders = search_folders()
+    return find_toml(profile, folders) or folders[-1] / f"{profile}.toml"
 
 
-def resolve_profile(profile: str | Path) -> Path:
-    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
-    return find_toml(profile, _CONFIG_DIRS) or _CONFIG_DIRS[0] / f"{profile}.toml"
-
-
-def _read_profile(path: Path) -> dict[str, Any]:
+def _read_profile(path: Traversable) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = read_toml(path)
     except FileNotFoundError:
         raise SettingsError(["profile file not found"], origin=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError([f"cannot read profile: {exc}"], origin=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"invalid TOML: {exc}"], origin=str(path)) from None
+    except TomlFileError as exc:
+        raise SettingsError([f"cannot use profile: {exc}"], origin=str(path)) from None
     # A profile may hold its settings at top level or under [adaptive_stream].
     section = data.get("adaptive_stream", data)
     if not isinstance(section, dict):
