@@ -39,7 +39,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment with the wheel (built from this checkout) installed."""
     base = tmp_path_factory.mktemp("wheel")
     dist = base / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], base)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], base
+    )
     [wheel] = dist.glob("adaptive_stream-*.whl")
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], base)
