@@ -1,0 +1,133 @@
+"""Writing results whole, or failing loudly: every command that writes results goes through
+here (standard output, and files written atomically).
+
+A write that cannot complete (a full disk, ``/dev/full``, a closed descriptor, a reader
+that went away) raises :class:`OutputError`, whose message starts with ``cannot write
+output``; the command then says so in one line and exits 2. Short writes are retried until
+everything is written or the system reports an error. A file is written to a temporary file
+beside it and renamed over it (``os.replace``) once complete, so it is never left half
+written.
+
+Threads: each call writes on the caller's thread; nothing here is shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["OutputError", "ReaderGone", "write_file", "write_stdout"]
+
+
+class OutputError(OSError):
+    """Output that could not be written whole; ``str()`` is the one line to show."""
+
+    def __init__(self, where: str, reason: str, code: int | None = None) -> None:
+        super().__init__(code or errno.EIO, f"cannot write output {where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot write output {self.where}: {self.reason}"
+
+
+class ReaderGone(OutputError):  # noqa: N818  (a condition, not a failure of ours)
+    """The reader of a pipe went away (``EPIPE``): ``cmd | head`` is not an error."""
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _write_all(fd: int, data: bytes, where: str) -> None:
+    """``os.write`` until all of ``data`` is written (a short write is retried)."""
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BrokenPipeError:
+            raise ReaderGone(where, "the reader went away", errno.EPIPE) from None
+        except InterruptedError:  # pragma: no cover - Python retries EINTR itself (PEP 475)
+            continue
+        except OSError as exc:
+            raise OutputError(where, _reason(exc), exc.errno) from None
+        if written <= 0:  # pragma: no cover - os.write raises rather than return 0
+            raise OutputError(where, "nothing could be written", errno.EIO)
+        view = view[written:]
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` (UTF-8) to standard output, whole.
+
+    Whatever ``sys.stdout`` holds in its buffer is flushed first, so the order is kept.
+
+    Raises:
+        ReaderGone: the reader of the pipe went away.
+        OutputError: anything else that stopped the write (``ENOSPC``, ``EBADF``...).
+    """
+    where = "(standard output)"
+    stream = sys.stdout
+    if stream is None:  # the process started with descriptor 1 closed
+        raise OutputError(where, "standard output is closed", errno.EBADF)
+    try:
+        fd: int | None = stream.fileno()
+    except (OSError, ValueError):  # no descriptor (a StringIO, a test's capture) or closed
+        fd = None
+    try:
+        if fd is None:
+            stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise ReaderGone(where, "the reader went away", errno.EPIPE) from None
+    except (OSError, ValueError) as exc:
+        reason = _reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise OutputError(where, reason, getattr(exc, "errno", None)) from None
+    if fd is not None:
+        _write_all(fd, text.encode("utf-8"), where)
+
+
+def _new_file_mode(target: Path) -> int:
+    """The mode the file would get from ``open()``: the old file's, else 0o666 less umask
+    (``mkstemp`` makes its files 0o600)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_file(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed
+    to disk, then renamed over ``path``. On any failure the temporary file is removed and
+    ``path`` is left as it was.
+
+    Raises:
+        OutputError: naming ``path`` and the reason.
+    """
+    target = Path(path)
+    where = str(target)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(where, _reason(exc), exc.errno) from None
+    try:
+        os.fchmod(fd, _new_file_mode(target))
+        with os.fdopen(fd, "wb", buffering=0) as handle:
+            _write_all(handle.fileno(), payload, where)
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OutputError):
+            raise
+        if isinstance(exc, OSError):
+            raise OutputError(where, _reason(exc), exc.errno) from None
+        raise
