@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -12,71 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
-
-CLI = [sys.executable, "-m", "adaptive_stream"]
-FAST = ["--adaptation-interval", "100ms"]
-
-
-class Running:
-    """A subprocess whose output is read by threads, for polling with deadlines."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines.put)),
-            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr.append)),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _read(stream: IO[str], put: Callable[[str], None]) -> None:
-        for line in stream:
-            put(line)
-
-    def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.stdout.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"no line with {needle!r} within {timeout} s: {self.stdout[-5:]}")
-
-    def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
-        """Wait for the exit (killing it after ``timeout``): exit code, stdout, stderr."""
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        finally:
-            for reader in self._readers:
-                reader.join(timeout=10)
-            assert self.proc.stdout is not None and self.proc.stderr is not None
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        while not self.lines.empty():
-            self.stdout.append(self.lines.get())
-        return code, "".join(self.stdout), "".join(self.stderr)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.finish()
+from live_process import CLI, FAST, Running
 
 
 @pytest.fixture
