@@ -23,15 +23,32 @@ class Running:
             [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.error_lines: queue.Queue[str] = queue.Queue()
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._readers = [
             threading.Thread(target=self._read, args=(self.proc.stdout, self.lines.put)),
-            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr.append)),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self._error)),
         ]
         for reader in self._readers:
             reader.start()
+
+    def _error(self, line: str) -> None:
+        self.stderr.append(line)
+        self.error_lines.put(line)
+
+    def wait_for_error_line(self, needle: str, timeout: float = 30.0) -> str:
+        """The next line on stderr holding ``needle``, waiting at most ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.error_lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if needle in line:
+                return line
+        raise AssertionError(f"no stderr line with {needle!r} within {timeout} s")
 
     @staticmethod
     def _read(stream: IO[str], put: Callable[[str], None]) -> None:

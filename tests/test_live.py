@@ -203,10 +203,7 @@ def test_run_by_name_follows_a_restarted_process(
         first.kill()  # the process dies ...
         first.wait()
         second = named_sleeper()  # ... and comes back under a new pid
-        deadline = time.monotonic() + 30
-        while f"watching as-test-sleeper (pid {second.pid})" not in "".join(run.stderr):
-            assert time.monotonic() < deadline, run.stderr[-5:]
-            time.sleep(0.05)
+        run.wait_for_error_line(f"watching as-test-sleeper (pid {second.pid})", timeout=60)
         while not run.lines.empty():  # what was printed up to now
             run.stdout.append(run.lines.get())
         for _ in range(2):  # the second of these comes after the new pid was adopted
