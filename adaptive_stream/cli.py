@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -481,8 +483,9 @@ def _add_compare(sub: Any) -> None:
 
 
 class _Progress:
-    """``[i/n] what`` on stderr, one line rewritten in place, when asked for or when stderr
-    is a terminal; nothing otherwise."""
+    """``[i/n] what (elapsed)`` on stderr, one line redrawn in place every second, when
+    asked for or when stderr is a terminal; nothing otherwise. Drawn from a thread of its
+    own, so a long single simulation shows it is alive too."""
 
     def __init__(self, total: int, wanted: bool | None) -> None:
         err = sys.stderr
@@ -491,21 +494,45 @@ class _Progress:
         self._on = bool(wanted) and err is not None
         self._total = total
         self._done = 0
+        self._what = ""
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self._on:
+            self._thread = threading.Thread(target=self._redraw, name="progress", daemon=True)
+            self._thread.start()
 
     def step(self, what: str) -> None:
-        self._done += 1
-        self._show(f"[{self._done}/{self._total}] {what}")
+        with self._lock:
+            self._done += 1
+            self._what = what
+        self._show()
 
-    def _show(self, text: str) -> None:
-        if self._on:
+    def _redraw(self) -> None:
+        while not self._stop.wait(1.0):
+            self._show()
+
+    def _show(self, final: bool = False) -> None:
+        with self._lock:
+            if not self._on:
+                return
+            elapsed = time.monotonic() - self._started
+            text = "" if final else f"[{self._done}/{self._total}] {self._what} ({elapsed:.0f} s)"
             try:
-                print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
-            except (OSError, ValueError):
+                sys.stderr.write(f"\r\033[K{text}")
+                sys.stderr.flush()
+            except (OSError, ValueError, AttributeError):
                 self._on = False  # stderr went away: progress is not worth failing for
+            if final:
+                self._on = False  # nothing is drawn after the line is cleared
 
     def close(self) -> None:
-        if self._on and self._done:
-            self._show("")
+        """Clear the line and stop redrawing."""
+        self._stop.set()
+        self._show(final=True)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def _load_scenarios(names: Sequence[str], seed: int | None) -> list[Any]:
@@ -541,8 +568,8 @@ def _run_simulate(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     [scenario] = _load_scenarios([args.scenario], args.seed)
     progress = _Progress(1, args.progress)
-    progress.step(f"simulating {scenario.name} with {settings.policy}")
     try:
+        progress.step(f"simulating {scenario.name} with {settings.policy}")
         run = simulate(scenario, settings)
     finally:
         progress.close()
