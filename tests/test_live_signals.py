@@ -4,8 +4,12 @@ a line of output, never on a clock."""
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from live_process import CLI, FAST, Running
@@ -27,23 +31,48 @@ def test_a_stop_signal_ends_the_run_with_its_summary(signum: int) -> None:
     assert "Traceback" not in err
 
 
-def test_sigint_before_the_first_decision_is_one_line_or_a_summary() -> None:
-    """Ctrl-C at once: before the handlers are in place it is one line and exit 130; after,
-    it ends the run with its summary. Never a traceback."""
+def test_sigint_before_the_first_decision_ends_with_the_summary() -> None:
+    """Ctrl-C in the run's first instant (started, no decision yet): the summary, exit 0."""
+    run = Running(["run", "--system", "--adaptation-interval", "10s"])
+    try:
+        run.wait_for_line("adaptive-stream run: watching", timeout=60)
+        run.proc.send_signal(signal.SIGINT)
+        code, out, err = run.finish(timeout=60)
+    finally:
+        run.close()
+    assert code == 0, err
+    assert "Summary: ran" in out and "first decision none" in out
+    assert "Traceback" not in err
+
+
+def test_sigint_while_loading_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C before the run started (here: while it reads its profile from a FIFO that
+    never delivers): one line, exit code 130."""
+    fifo = tmp_path / "profile.toml"
+    os.mkfifo(fifo)
     proc = subprocess.Popen(
-        [*CLI, "run", "--system", *FAST],
+        [*CLI, "run", "--system", "--profile", str(fifo)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert "Traceback" not in err, err
-    if proc.returncode == 130:
-        assert err.strip().splitlines()[-1] == "adaptive-stream: interrupted"
-    else:
-        # Python had not set up its own SIGINT handler yet: the default action killed it
-        # (-2), or the run had started and ended cleanly with its summary (0).
-        assert proc.returncode in (0, -signal.SIGINT), (proc.returncode, err)
-        if proc.returncode == 0:
-            assert "Summary: ran" in out
+    writer = -1
+    try:
+        deadline = time.monotonic() + 60
+        while writer < 0:  # opening for writing succeeds once the run has it open to read
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO, exc
+                assert time.monotonic() < deadline and proc.poll() is None, "never opened"
+                time.sleep(0.01)  # waiting on another process: nothing to block on
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if writer >= 0:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["adaptive-stream: interrupted"]
