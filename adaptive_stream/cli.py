@@ -13,8 +13,9 @@ Every subcommand takes ``--profile`` and one flag per setting (``--max-buffer-si
 exit code 2; Ctrl-C is one line and exit code 130.
 
 Adding a subcommand: write ``_add_NAME(sub)``, which declares its parser with
-``sub.add_parser``, calls :func:`add_settings_flags` if it takes settings, and names its
-handler with ``set_defaults(handler=...)``; then list ``_add_NAME`` in :data:`SUBCOMMANDS`.
+:func:`add_subcommand` (the setting flags come with it), adds its own arguments and names
+its handler with ``set_defaults(handler=...)``; then list ``_add_NAME`` in
+:data:`SUBCOMMANDS`.
 A handler takes the parsed arguments and returns the exit code; it raises
 :class:`~adaptive_stream.errors.SettingsError`, :class:`~adaptive_stream.output.OutputError`
 or :class:`CommandError` for what the user must fix, and :func:`main` reports them.
@@ -23,6 +24,7 @@ or :class:`CommandError` for what the user must fix, and :func:`main` reports th
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import threading
@@ -36,7 +38,15 @@ if TYPE_CHECKING:
     from adaptive_stream.replay import ReplayResult
     from adaptive_stream.settings import AdaptiveBufferSettings
 
-__all__ = ["SUBCOMMANDS", "CommandError", "add_settings_flags", "build_parser", "entry", "main"]
+__all__ = [
+    "SUBCOMMANDS",
+    "CommandError",
+    "add_subcommand",
+    "build_parser",
+    "entry",
+    "main",
+    "settings_flags",
+]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -85,10 +95,13 @@ def _setting_help(name: str) -> str:
     return f"{text} Allowed: {describe_range(name)}. (default: {shown})".replace("%", "%%")
 
 
-def add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """``--profile``, plus one ``--<setting>`` flag per setting (the value is checked when
-    the settings are loaded, with the profile and the environment)."""
-    group = parser.add_argument_group(
+@functools.cache
+def settings_flags() -> argparse.ArgumentParser:
+    """A parent parser (argparse's ``parents=``) with ``--profile`` and one ``--<setting>``
+    flag per setting; the value is checked when the settings are loaded, with the profile
+    and the environment. Built once and shared by every subcommand."""
+    parent = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    group = parent.add_argument_group(
         "settings",
         "Every setting is also a flag (--max-buffer-size 12, --target-latency=15ms). They "
         "override the profile, which ADAPTIVE_STREAM_* environment variables override. "
@@ -104,6 +117,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             "--" + name.replace("_", "-"), dest=f"setting_{name}", metavar="VALUE", help=name
         )
+    return parent
 
 
 def _setting_flags(args: argparse.Namespace) -> dict[str, str]:
@@ -145,11 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _subparser(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+def add_subcommand(
+    sub: Any, name: str, *, help: str, description: str, settings: bool = True
+) -> argparse.ArgumentParser:
+    """Declare the subcommand ``name`` (with the setting flags unless ``settings=False``);
+    the caller adds its own arguments and ``set_defaults(handler=...)``."""
     parser: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help,
         description=description,
+        parents=[settings_flags()] if settings else [],
         allow_abbrev=False,  # a setting flag must never be taken for a prefix of another
         formatter_class=_HelpFormatter,
     )
@@ -166,27 +185,27 @@ def _version() -> str:
 
 
 def _add_replay(sub: Any) -> None:
-    replay = _subparser(
+    replay = add_subcommand(
         sub,
         "replay",
-        "replay a trace CSV and print one decision row per tick",
-        "Replay a trace (header t,kind,cpu_percent,memory_percent,latency_ms) through the "
-        "decision pipeline in virtual time, and print the decisions as CSV.",
+        help="replay a trace CSV and print one decision row per tick",
+        description=(
+            "Replay a trace (header t,kind,cpu_percent,memory_percent,latency_ms) through the "
+            "decision pipeline in virtual time, and print the decisions as CSV."
+        ),
     )
     replay.add_argument("trace", help="trace CSV file, or - for standard input")
-    add_settings_flags(replay)
     replay.set_defaults(handler=_run_replay)
 
 
 def _add_demo(sub: Any) -> None:
-    demo = _subparser(
+    demo = add_subcommand(
         sub,
         "demo",
-        "replay the bundled sample trace and summarise it",
-        "Replay the bundled sample trace and print its decisions with a summary.",
+        help="replay the bundled sample trace and summarise it",
+        description=("Replay the bundled sample trace and print its decisions with a summary."),
     )
     demo.add_argument("--trace", default=SAMPLE_TRACE, help="trace to replay instead")
-    add_settings_flags(demo)
     demo.set_defaults(handler=_run_demo)
 
 
@@ -339,14 +358,16 @@ def _run_duration(text: str) -> float:
 
 
 def _add_run(sub: Any) -> None:
-    run = _subparser(
+    run = add_subcommand(
         sub,
         "run",
-        "run the controller live on this machine",
-        "Watch processes (or the whole system), decide the buffer sizes every adaptation "
-        "interval and print one line per decision; print a summary on exit (--duration, "
-        "Ctrl-C, SIGTERM or SIGHUP). Latency comes from audio code through update_latency(); "
-        "a plain run has none, so its latency average stays 0.",
+        help="run the controller live on this machine",
+        description=(
+            "Watch processes (or the whole system), decide the buffer sizes every adaptation "
+            "interval and print one line per decision; print a summary on exit (--duration, "
+            "Ctrl-C, SIGTERM or SIGHUP). Latency comes from audio code through update_latency(); "
+            "a plain run has none, so its latency average stays 0."
+        ),
     )
     what = run.add_argument_group("what to watch (default: this process)")
     what.add_argument(
@@ -395,7 +416,6 @@ def _add_run(sub: Any) -> None:
     )
     out.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
     out.add_argument("--quiet", action="store_true", help="no line per decision, only the summary")
-    add_settings_flags(run)
     run.set_defaults(handler=_run_live)
 
 
@@ -432,14 +452,16 @@ def _add_progress_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_simulate(sub: Any) -> None:
-    simulate = _subparser(
+    simulate = add_subcommand(
         sub,
         "simulate",
-        "run a policy in closed loop on a simulated audio path",
-        "Run the decision pipeline in virtual time against a simulated audio path (frames "
-        "arriving with jitter, CPU and memory stalls, a consumer playing one frame per "
-        "slot), feeding latency, underruns and metrics back. Prints a timeline and the "
-        "figures. Choose the policy with --policy (a setting).",
+        help="run a policy in closed loop on a simulated audio path",
+        description=(
+            "Run the decision pipeline in virtual time against a simulated audio path (frames "
+            "arriving with jitter, CPU and memory stalls, a consumer playing one frame per "
+            "slot), feeding latency, underruns and metrics back. Prints a timeline and the "
+            "figures. Choose the policy with --policy (a setting)."
+        ),
     )
     simulate.add_argument(
         "--scenario",
@@ -452,18 +474,19 @@ def _add_simulate(sub: Any) -> None:
         "--no-timeline", action="store_true", help="print the summary only, not the timeline"
     )
     _add_progress_flag(simulate)
-    add_settings_flags(simulate)
     simulate.set_defaults(handler=_run_simulate)
 
 
 def _add_compare(sub: Any) -> None:
-    compare = _subparser(
+    compare = add_subcommand(
         sub,
         "compare",
-        "compare policies on the same scenarios and seed",
-        "Run every policy (or those named) on the same scenarios with the same seed and "
-        "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
-        "mean size, size changes, flaps, the longest recovery.",
+        help="compare policies on the same scenarios and seed",
+        description=(
+            "Run every policy (or those named) on the same scenarios with the same seed and "
+            "print a table: underruns (total, per minute, at start-up), latency (mean, p95), "
+            "mean size, size changes, flaps, the longest recovery."
+        ),
     )
     compare.add_argument(
         "--scenario",
@@ -478,7 +501,6 @@ def _add_compare(sub: Any) -> None:
     )
     compare.add_argument("--seed", type=int, help="random seed instead of each scenario's")
     _add_progress_flag(compare)
-    add_settings_flags(compare)
     compare.set_defaults(handler=_run_compare)
 
 
@@ -627,14 +649,15 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _add_settings(sub: Any) -> None:
-    settings = _subparser(
+    settings = add_subcommand(
         sub,
         "settings",
-        "print the settings in force",
-        "Print every setting in force, from the defaults, the profile, the environment and "
-        "the flags (later ones win).",
+        help="print the settings in force",
+        description=(
+            "Print every setting in force, from the defaults, the profile, the environment and "
+            "the flags (later ones win)."
+        ),
     )
-    add_settings_flags(settings)
     settings.set_defaults(handler=_run_settings)
 
 

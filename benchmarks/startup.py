@@ -1,11 +1,13 @@
 """Start-up time of the command line: ``adaptive-stream --help``, ``settings`` and a one-row
-``replay``, whole processes (``python -m adaptive_stream``), timed alternately with a bare
-``python -c pass`` so that machine noise hits all alike; medians in milliseconds.
+``replay``, whole processes (``python -m adaptive_stream``), run alternately with a bare
+``python -c pass`` so that machine noise hits all alike; medians of each process's CPU time
+(user + system, from ``wait4``: less disturbed by a busy machine than wall time), in ms.
 
-    .venv/bin/python benchmarks/startup.py [--rounds 21] [--source DIR]
+    .venv/bin/python benchmarks/startup.py [--rounds 21] [--source DIR]...
 
-``--source DIR`` runs the package found in DIR instead (``PYTHONPATH=DIR``), to compare two
-revisions with the same interpreter and dependencies (e.g. a ``git archive`` of the old one).
+``--source DIR`` (repeatable) runs the package found in DIR (``PYTHONPATH=DIR``, from a
+working directory outside any checkout), to compare revisions with the same interpreter and
+dependencies (e.g. a ``git archive`` of the old one); every round runs each source in turn.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,27 +27,35 @@ TRACE = "t,kind,cpu_percent,memory_percent,latency_ms\n0,metrics,10,20,\n0.5,tic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--source", type=Path, default=HERE.parent)
+    parser.add_argument("--source", type=Path, action="append")
     options = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(options.source.resolve()))
+    sources = [s.resolve() for s in options.source or [HERE.parent]]
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "one.trace.csv"
         trace.write_text(TRACE)
         commands = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "--help": [sys.executable, "-m", "adaptive_stream", "--help"],
-            "settings": [sys.executable, "-m", "adaptive_stream", "settings"],
-            "replay (1 tick)": [sys.executable, "-m", "adaptive_stream", "replay", str(trace)],
+            "python -c pass": ["-c", "pass"],
+            "--help": ["-m", "adaptive_stream", "--help"],
+            "settings": ["-m", "adaptive_stream", "settings"],
+            "replay (1 tick)": ["-m", "adaptive_stream", "replay", str(trace)],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        times = {(src, name): [] for src in sources for name in commands}  # type: ignore[var-annotated]
         for _ in range(options.rounds):
-            for name, command in commands.items():
-                started = time.perf_counter()
-                subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True, cwd=tmp)
-                times[name].append((time.perf_counter() - started) * 1000)
-    print(f"source: {options.source.resolve()}; {options.rounds} rounds, medians")
-    for name, values in times.items():
-        print(f"  {name:<16} {statistics.median(values):7.1f} ms")
+            for src in sources:
+                env = dict(os.environ, PYTHONPATH=str(src))
+                for name, command in commands.items():
+                    proc = subprocess.Popen(
+                        [sys.executable, *command], env=env, stdout=subprocess.DEVNULL, cwd=tmp
+                    )
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    proc.returncode = os.waitstatus_to_exitcode(status)
+                    assert proc.returncode == 0, (src, name)
+                    times[src, name].append((usage.ru_utime + usage.ru_stime) * 1000)
+    print(f"{options.rounds} rounds, sources in turn; medians of CPU time (user + system)")
+    print(f"  {'command':<16} " + " ".join(f"{str(src)[-24:]:>24}" for src in sources))
+    for name in commands:
+        cells = " ".join(f"{statistics.median(times[src, name]):21.1f} ms" for src in sources)
+        print(f"  {name:<16} {cells}")
 
 
 if __name__ == "__main__":
