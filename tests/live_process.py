@@ -40,15 +40,7 @@ class Running:
 
     def wait_for_error_line(self, needle: str, timeout: float = 30.0) -> str:
         """The next line on stderr holding ``needle``, waiting at most ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.error_lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if needle in line:
-                return line
-        raise AssertionError(f"no stderr line with {needle!r} within {timeout} s")
+        return _wait_for(self.error_lines, needle, timeout, None)
 
     @staticmethod
     def _read(stream: IO[str], put: Callable[[str], None]) -> None:
@@ -56,16 +48,9 @@ class Running:
             put(line)
 
     def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.stdout.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"no line with {needle!r} within {timeout} s: {self.stdout[-5:]}")
+        """The next line on stdout holding ``needle``, waiting at most ``timeout`` s (every
+        line read on the way is kept in :attr:`stdout`)."""
+        return _wait_for(self.lines, needle, timeout, self.stdout)
 
     def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
         """Wait for the exit (killing it after ``timeout``): exit code, stdout, stderr."""
@@ -89,3 +74,19 @@ class Running:
         if self.proc.poll() is None:
             self.proc.kill()
             self.finish()
+
+
+def _wait_for(lines: queue.Queue[str], needle: str, timeout: float, keep: list[str] | None) -> str:
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        seen.append(line)
+        if keep is not None:
+            keep.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"no line with {needle!r} within {timeout} s: {seen[-5:]}")

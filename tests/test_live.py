@@ -39,33 +39,6 @@ def test_run_watches_a_real_child_process(child: subprocess.Popen[bytes]) -> Non
     assert "Traceback" not in err
 
 
-def test_sigterm_ends_the_run_cleanly_with_its_summary(child: subprocess.Popen[bytes]) -> None:
-    run = Running(["run", "--pid", str(child.pid), *FAST])
-    try:
-        run.wait_for_line("grow", timeout=30)  # it is deciding
-        run.proc.send_signal(signal.SIGTERM)
-        code, out, err = run.finish(timeout=30)
-    finally:
-        run.close()
-    assert code == 0
-    assert "Summary:" in out
-    assert "Traceback" not in err
-
-
-def test_sigint_ends_the_run_cleanly_too() -> None:
-    run = Running(["run", "--system", *FAST])
-    try:
-        # any decision (a busy machine may make it "hold" or "shrink" rather than "grow")
-        run.wait_for_line("): cpu ", timeout=30)
-        run.proc.send_signal(signal.SIGINT)
-        code, out, err = run.finish(timeout=30)
-    finally:
-        run.close()
-    assert code == 0
-    assert "Summary:" in out
-    assert "KeyboardInterrupt" not in err
-
-
 def test_metrics_port_in_use_is_one_clear_line() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
