@@ -91,43 +91,39 @@ MAX_LINE_BYTES = 64 << 10
 def open_trace(path: str) -> Iterator[Iterable[str]]:
     """The lines of the trace at ``path`` (``-``: standard input), for :func:`replay_decisions`.
 
-    A regular file is read as it is (the fast path) if it is at most :data:`MAX_TRACE_BYTES`;
-    anything else (a pipe, a device such as ``/dev/zero``) is read line by line, each line at
-    most :data:`MAX_LINE_BYTES` and all at most :data:`MAX_TRACE_BYTES`, so that memory stays
-    bounded, and decoded line by line, so that a decode error names its own line.
+    A regular file is read as it is (the fast path: no wrapper per line) if it is at most
+    :data:`MAX_TRACE_BYTES`; anything else (a pipe, a device such as ``/dev/zero``) is read
+    line by line, each line at most :data:`MAX_LINE_BYTES` and all at most
+    :data:`MAX_TRACE_BYTES`, so that memory stays bounded, and decoded line by line, so that
+    a decode error names its own line. A read error inside the ``with`` block is raised as
+    :class:`TraceReadError`.
 
     Raises:
         TraceReadError: the trace cannot be opened or read.
         TraceError: it is too large, or a line is too long or not UTF-8.
     """
-    if path == "-":
-        if sys.stdin is None:
-            raise TraceReadError("standard input is closed")
-        try:
-            binary = sys.stdin.buffer
-            binary.fileno()
-        except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO)
-            yield _checked(sys.stdin)
-            return
-        yield _checked(_bounded_lines(binary))
-        return
     try:
-        handle = open(path, "rb")  # noqa: SIM115  (closed below)
-    except OSError as exc:
-        raise TraceReadError(exc.strerror or str(exc)) from None
-    with handle:
-        try:
+        if path == "-":
+            if sys.stdin is None:
+                raise TraceReadError("standard input is closed")
+            binary = getattr(sys.stdin, "buffer", None)
+            if binary is None:  # not a real file (a test's StringIO): read it as it is
+                yield sys.stdin
+            else:
+                yield _bounded_lines(binary)
+            return
+        with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
-        except OSError as exc:
-            raise TraceReadError(exc.strerror or str(exc)) from None
-        if stat.S_ISREG(info.st_mode):
+            if not stat.S_ISREG(info.st_mode):
+                yield _bounded_lines(handle)
+                return
             if info.st_size > MAX_TRACE_BYTES:
                 raise TraceError(0, f"larger than {MAX_TRACE_BYTES >> 20} MiB: not replayed")
             import io
 
             text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
             try:
-                yield _checked(text)
+                yield text
             except TraceError as exc:
                 if exc.message.startswith("not UTF-8"):
                     # The text reader decodes ahead, in chunks: find the line it fails on.
@@ -136,20 +132,8 @@ def open_trace(path: str) -> Iterator[Iterable[str]]:
                 raise
             finally:
                 text.detach()
-        else:
-            yield _checked(_bounded_lines(handle))
-
-
-def _checked(lines: Iterable[str]) -> Iterator[str]:
-    """``lines``, with read errors raised as :class:`TraceReadError`."""
-    try:
-        for text in lines:  # noqa: UP028  (yield from would close ``lines`` with this)
-            yield text
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, TraceError | UnicodeDecodeError):
-            raise
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise TraceReadError(reason) from None
+    except OSError as exc:
+        raise TraceReadError(exc.strerror or str(exc)) from None
 
 
 def _bounded_lines(handle: Any) -> Iterator[str]:
