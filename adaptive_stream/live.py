@@ -29,7 +29,7 @@ from adaptive_stream.model import BufferDecision
 if TYPE_CHECKING:
     from adaptive_stream.settings import AdaptiveBufferSettings
 
-__all__ = ["MAX_RUN_SECONDS", "LiveOptions", "LiveView", "run_live"]
+__all__ = ["MAX_RUN_SECONDS", "LiveOptions", "LiveView", "metrics_url", "run_live", "wait_for_stop"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -263,7 +263,7 @@ def _run(
             f"adaptive-stream run: watching {watching}; policy {settings.policy}, "
             f"interval {interval_ms:g} ms, sizes {settings.min_buffer_size}.."
             f"{settings.max_buffer_size} frames"
-            + (f"; metrics on {_url(addr, server.port)}" if server else "")
+            + (f"; metrics on {metrics_url(addr, server.port)}" if server else "")
         )
         if not options.quiet:
             view.header()
@@ -271,7 +271,7 @@ def _run(
         subscribe_logger(manager.decisions)
         if not stop.is_set():
             manager.start()
-            _wait(stop, options.duration)
+            wait_for_stop(stop, options.duration)
         manager.stop()
         ran = time.monotonic() - started
     finally:
@@ -293,7 +293,7 @@ def _run(
     return EXIT_OK
 
 
-def _wait(stop: threading.Event, duration: float | None) -> None:
+def wait_for_stop(stop: threading.Event, duration: float | None) -> None:
     """Wait for ``stop`` at most ``duration`` seconds (``None``: forever), in steps short
     enough for ``Event.wait`` (which overflows past ``threading.TIMEOUT_MAX``)."""
     if duration is None:
@@ -308,7 +308,7 @@ def _wait(stop: threading.Event, duration: float | None) -> None:
         stop.wait(min(left, 3600.0))
 
 
-def _url(addr: str, port: int) -> str:
+def metrics_url(addr: str, port: int) -> str:
     """``http://ADDR:PORT/metrics``, with an IPv6 address in brackets."""
     host = f"[{addr}]" if ":" in addr else addr
     return f"http://{host}:{port}/metrics"

@@ -215,19 +215,19 @@ def test_a_reader_that_goes_away_ends_the_run_quietly() -> None:
 
 
 def test_the_metrics_url_brackets_an_ipv6_address() -> None:
-    from adaptive_stream.live import _url
+    from adaptive_stream.live import metrics_url
 
-    assert _url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
-    assert _url("::1", 9100) == "http://[::1]:9100/metrics"
+    assert metrics_url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
+    assert metrics_url("::1", 9100) == "http://[::1]:9100/metrics"
 
 
 def test_wait_returns_at_the_deadline_or_when_stopped() -> None:
-    from adaptive_stream.live import _wait
+    from adaptive_stream.live import wait_for_stop
 
     stop = threading.Event()
     stop.set()
-    _wait(stop, None)  # stopped already: returns at once, even with no duration
-    _wait(stop, 1e12)  # a duration far past threading.TIMEOUT_MAX does not overflow
+    wait_for_stop(stop, None)  # stopped already: returns at once, even with no duration
+    wait_for_stop(stop, 1e12)  # a duration far past threading.TIMEOUT_MAX does not overflow
     began = time.monotonic()
-    _wait(threading.Event(), 0.01)
+    wait_for_stop(threading.Event(), 0.01)
     assert time.monotonic() - began < 5  # bounded: it did return
