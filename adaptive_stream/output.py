@@ -17,7 +17,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 __all__ = ["OutputError", "ReaderGone", "write_file", "write_stdout"]
@@ -109,6 +108,8 @@ def write_file(path: str | Path, data: str | bytes) -> None:
     Raises:
         OutputError: naming ``path`` and the reason.
     """
+    import tempfile  # only commands that write files need it (and its imports)
+
     target = Path(path)
     where = str(target)
     payload = data.encode("utf-8") if isinstance(data, str) else data
