@@ -17,7 +17,6 @@ import contextlib
 import errno
 import os
 import sys
-from pathlib import Path
 
 __all__ = ["OutputError", "ReaderGone", "write_file", "write_stdout"]
 
@@ -89,18 +88,18 @@ def write_stdout(text: str) -> None:
         _write_all(fd, text.encode("utf-8"), where)
 
 
-def _new_file_mode(target: Path) -> int:
+def _new_file_mode(target: str) -> int:
     """The mode the file would get from ``open()``: the old file's, else 0o666 less umask
     (``mkstemp`` makes its files 0o600)."""
     try:
-        return target.stat().st_mode & 0o7777
+        return os.stat(target).st_mode & 0o7777
     except OSError:
         umask = os.umask(0o022)
         os.umask(umask)
         return 0o666 & ~umask
 
 
-def write_file(path: str | Path, data: str | bytes) -> None:
+def write_file(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed
     to disk, then renamed over ``path``. On any failure the temporary file is removed and
     ``path`` is left as it was.
@@ -110,12 +109,12 @@ def write_file(path: str | Path, data: str | bytes) -> None:
     """
     import tempfile  # only commands that write files need it (and its imports)
 
-    target = Path(path)
-    where = str(target)
+    target = os.fspath(path)
+    where = target
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    folder = target.parent if str(target.parent) else Path(".")
+    folder, name = os.path.split(target)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
     except OSError as exc:
         raise OutputError(where, _reason(exc), exc.errno) from None
     try:
