@@ -582,6 +582,24 @@ def _load_scenarios(names: Sequence[str], seed: int | None) -> list[Any]:
     return [s.with_seed(seed) if seed is not None else s for s in scenarios]
 
 
+#: The most frames one simulation may plan: 24 hours of 20 ms frames (the longest scenario at
+#: the default frame) and about 600 MiB; a microsecond-scale frame on a long scenario would
+#: otherwise take hours and gigabytes.
+MAX_SIMULATED_FRAMES = 5_000_000
+
+
+def _check_size(scenario: Any, settings: AdaptiveBufferSettings) -> None:
+    """Raise :class:`CommandError` if ``scenario`` has too many frames to simulate."""
+    frames = int(scenario.duration / settings.frame_duration)
+    if frames > MAX_SIMULATED_FRAMES:
+        frame_ms = settings.frame_duration.total_seconds() * 1e3
+        raise CommandError(
+            f"scenario {scenario.name}: {scenario.duration.total_seconds():g} s of "
+            f"{frame_ms:g} ms frames is {frames:,} frames; at most {MAX_SIMULATED_FRAMES:,} "
+            "can be simulated (use a longer frame_duration or a shorter scenario)"
+        )
+
+
 def _run_simulate(args: argparse.Namespace) -> int:
     from adaptive_stream.output import write_stdout
     from adaptive_stream.simulation import figures_of, simulate
@@ -589,6 +607,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
     settings = _settings_from(args)
     [scenario] = _load_scenarios([args.scenario], args.seed)
+    _check_size(scenario, settings)
     progress = _Progress(1, args.progress)
     try:
         progress.step(f"simulating {scenario.name} with {settings.policy}")
@@ -625,6 +644,9 @@ def _run_compare(args: argparse.Namespace) -> int:
     # Every policy's settings are checked before anything runs: a bad flag fails at once.
     settings = {name: _settings_from(args, policy=name) for name in names}
     scenarios = _load_scenarios([args.scenario], args.seed)
+    for scenario in scenarios:
+        for policy_settings in settings.values():
+            _check_size(scenario, policy_settings)
     progress = _Progress(len(scenarios) * len(names), args.progress)
 
     def settings_for(name: str) -> AdaptiveBufferSettings:

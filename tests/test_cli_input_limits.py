@@ -159,3 +159,17 @@ def test_settings_that_would_never_finish_are_refused(
     _, err = capsys.readouterr()
     assert err.startswith("adaptive-stream: invalid settings: ")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_a_simulation_too_large_to_plan_is_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "day.toml"
+    scenario.write_text('name = "day"\n[[phases]]\nduration = "24h"\n')
+    assert main([command, "--scenario", str(scenario), "--frame-duration", "1ms"]) == 2
+    _, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "adaptive-stream: scenario day: 86400 s of 1 ms frames is 86,400,000 frames; at most "
+        "5,000,000 can be simulated (use a longer frame_duration or a shorter scenario)"
+    ]
