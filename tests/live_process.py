@@ -4,6 +4,7 @@ by line with generous deadlines (events, not wall-clock counts)."""
 from __future__ import annotations
 
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -69,6 +70,11 @@ class Running:
         while not self.lines.empty():
             self.stdout.append(self.lines.get())
         return code, "".join(self.stdout), "".join(self.stderr)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60.0) -> tuple[int, str, str]:
+        """Send ``signum`` and wait for the exit: exit code, stdout, stderr."""
+        self.proc.send_signal(signum)
+        return self.finish(timeout=timeout)
 
     def close(self) -> None:
         if self.proc.poll() is None:

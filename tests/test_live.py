@@ -34,8 +34,7 @@ def test_run_watches_a_real_child_process(child: subprocess.Popen[bytes]) -> Non
         assert f"(pid {child.pid})" in run.wait_for_line("adaptive-stream run: watching")
         for _ in range(5):
             run.wait_for_line("): cpu ", timeout=60)
-        run.proc.send_signal(signal.SIGTERM)
-        code, out, err = run.finish(timeout=60)
+        code, out, err = run.stop(signal.SIGTERM)
     finally:
         run.close()
     assert code == 0, err
@@ -143,8 +142,7 @@ def test_log_json_gives_one_json_record_per_adjustment() -> None:
     run = Running(["run", "--system", "--log-json", "--quiet", *FAST, *calm])
     try:
         run.wait_for_error_line('"message": "buffers', timeout=60)  # the first adjustment
-        run.proc.send_signal(signal.SIGTERM)
-        code, out, err = run.finish(timeout=60)
+        code, out, err = run.stop(signal.SIGTERM)
     finally:
         run.close()
     assert code == 0, err

@@ -22,8 +22,7 @@ def test_a_stop_signal_ends_the_run_with_its_summary(signum: int) -> None:
     run = Running(["run", "--system", *FAST])
     try:
         run.wait_for_line("): cpu ", timeout=60)  # it is deciding
-        run.proc.send_signal(signum)
-        code, out, err = run.finish(timeout=60)
+        code, out, err = run.stop(signum)
     finally:
         run.close()
     assert code == 0, err
@@ -36,8 +35,7 @@ def test_sigint_before_the_first_decision_ends_with_the_summary() -> None:
     run = Running(["run", "--system", "--adaptation-interval", "10s"])
     try:
         run.wait_for_line("adaptive-stream run: watching", timeout=60)
-        run.proc.send_signal(signal.SIGINT)
-        code, out, err = run.finish(timeout=60)
+        code, out, err = run.stop(signal.SIGINT)
     finally:
         run.close()
     assert code == 0, err

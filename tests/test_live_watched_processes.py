@@ -41,8 +41,7 @@ def test_a_watched_process_dying_mid_run_is_survived() -> None:
         for _ in range(5):  # the run goes on with the process that is left
             run.wait_for_line(DECISION, timeout=60)
         assert run.proc.poll() is None
-        run.proc.send_signal(signal.SIGTERM)
-        code, out, err = run.finish(timeout=60)
+        code, out, err = run.stop(signal.SIGTERM)
     finally:
         if victim.poll() is None:
             victim.kill()

@@ -59,8 +59,7 @@ def test_a_slow_client_flood_does_not_stop_the_decisions() -> None:
                 assert time.monotonic() < deadline, "the endpoint never served again"
                 time.sleep(0.2)  # the slow clients' slots free as they time out
         assert "adaptive_stream_input_buffer_frames" in body
-        run.proc.terminate()
-        code, _, err = run.finish(timeout=60)
+        code, _, err = run.stop()
     finally:
         for client in flood:
             client.close()
