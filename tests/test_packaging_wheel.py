@@ -44,7 +44,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     [wheel] = dist.glob("adaptive_stream-*.whl")
     venv = base / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], base)
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)], capture_output=True, timeout=600, check=False
+    )
+    if made.returncode != 0:  # no ensurepip here (as the Makefile's fallback): virtualenv
+        _run([sys.executable, "-m", "pip", "install", "-q", "virtualenv"], base)
+        _run([sys.executable, "-m", "virtualenv", "-q", str(venv)], base)
     _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], base)
     return venv / "bin"
 
