@@ -1,12 +1,13 @@
 # Two commands from a fresh clone (they create or reuse .venv):
 #   make run    the main job: a 20 s live run on this machine, ending with its summary
-#   make test   the whole test suite: ruff, mypy --strict, pytest
+#   make test   the whole test suite: ruff, mypy --strict, pytest (slow tests included)
+#   make check  the quick loop: ruff, mypy --strict, pytest without the slow tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint typecheck pytest bench clean
+.PHONY: run demo test check lint typecheck pytest pytest-quick bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -37,7 +38,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+pytest-quick: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
 test: lint typecheck pytest
+
+check: lint typecheck pytest-quick
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_speed.py

@@ -1,137 +1,105 @@
-"""``adaptive-stream run``: the controller live on this machine.
+"""``adaptive-stream run``: the controller live on this machine, callable from Python.
 
-It watches processes (by pid, by name, the whole system, or itself), decides every
-adaptation interval, prints one line per decision, logs adjustments, optionally serves
-Prometheus metrics, and on exit (``--duration`` reached, Ctrl-C or SIGTERM) prints a summary.
+:func:`run_live` takes the settings and :class:`LiveOptions` (what to watch, how long,
+where to serve metrics) and does what the command does: it watches processes (by pid, by
+name, the whole system, or itself), decides every adaptation interval, prints one line per
+decision, logs adjustments, optionally serves Prometheus metrics, and on exit
+(``duration`` reached, SIGINT, SIGTERM or SIGHUP) prints a summary.
 
 Threads: the manager's ticker thread samples psutil and runs every subscriber (the live
-view, the logger, the Prometheus sink); the main thread only waits for the end.
+view, the logger, the Prometheus sink); the calling thread only waits for the end. Signal
+handlers are installed only when called from the main thread.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from adaptive_stream.errors import EXIT_OK
 from adaptive_stream.errors import fail as _fail
 from adaptive_stream.model import BufferDecision
 
-__all__ = ["LiveView", "add_run_parser", "run_live"]
+if TYPE_CHECKING:
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+__all__ = ["MAX_RUN_SECONDS", "LiveOptions", "LiveView", "metrics_url", "run_live", "wait_for_stop"]
+
+#: The longest ``duration`` a run accepts: a year (longer is "until interrupted").
+MAX_RUN_SECONDS = 366 * 86400.0
+
+#: Signals that end a run with its summary: Ctrl-C, ``kill``, and a closed terminal.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
-def _pid(text: str) -> int:
-    try:
-        pid = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a pid: {text!r}") from None
-    if pid <= 0:
-        raise argparse.ArgumentTypeError(f"a pid is a positive integer, got {pid}")
-    return pid
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """What ``run`` does besides deciding (the settings say how it decides).
 
+    Args:
+        pids: processes to watch by pid.
+        names: process names to watch (matched again on every sample).
+        system: whole-machine CPU and memory instead of processes (not with pids/names).
+        duration: seconds to run, above 0 and at most :data:`MAX_RUN_SECONDS`; ``None``:
+            until a stop signal.
+        metrics_port: serve Prometheus metrics on this port (0: any free one); ``None``: no.
+        metrics_addr: the address to serve on (default ``127.0.0.1``); only with a port.
+        metrics_names: ``"adaptive_stream"`` or ``"jetkvm"`` (the firmware's metric names).
+        log_json: log JSON lines to stderr.
+        quiet: no line per decision, only the summary.
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is within 0..65535 (0: any free one), got {port}")
-    return port
+    Raises:
+        ValueError: for options that contradict each other or are out of range.
+    """
 
+    pids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    system: bool = False
+    duration: float | None = None
+    metrics_port: int | None = None
+    metrics_addr: str | None = None
+    metrics_names: str = "adaptive_stream"
+    log_json: bool = False
+    quiet: bool = False
 
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < seconds < math.inf:  # also false for NaN
-        raise argparse.ArgumentTypeError(
-            f"a duration is a finite number of seconds above 0, got {text}"
-            " (leave it out to run until interrupted)"
-        )
-    return seconds
-
-
-def add_run_parser(
-    sub: Any, add_settings_flags: Callable[[argparse.ArgumentParser], None], **kwargs: Any
-) -> None:
-    """Register the ``run`` subcommand."""
-    run = sub.add_parser(
-        "run",
-        help="run the controller live on this machine",
-        description=(
-            "Watch processes (or the whole system), decide the buffer sizes every adaptation "
-            "interval and print one line per decision; print a summary on exit (--duration, "
-            "Ctrl-C or SIGTERM). Latency comes from audio code through update_latency(); a "
-            "plain run has none, so its latency average stays 0."
-        ),
-        **kwargs,
-    )
-    what = run.add_argument_group("what to watch (default: this process)")
-    what.add_argument(
-        "--pid",
-        type=_pid,
-        action="append",
-        default=[],
-        metavar="PID",
-        help="watch this process (repeatable)",
-    )
-    what.add_argument(
-        "--name",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="watch processes with this name, matched again on every sample so that a "
-        "restarted process is picked up (repeatable)",
-    )
-    what.add_argument(
-        "--system",
-        action="store_true",
-        help="use whole-machine CPU and memory instead of processes",
-    )
-    run.add_argument(
-        "--duration",
-        type=_seconds,
-        metavar="SECONDS",
-        help="stop after this many seconds (default: run until interrupted)",
-    )
-    out = run.add_argument_group("output")
-    out.add_argument(
-        "--metrics-port",
-        type=_port,
-        metavar="PORT",
-        help="serve Prometheus metrics on this port (0: any free port, printed at start)",
-    )
-    out.add_argument(
-        "--metrics-addr",
-        default="127.0.0.1",
-        metavar="ADDR",
-        help="address for --metrics-port (default: 127.0.0.1)",
-    )
-    out.add_argument(
-        "--metrics-names",
-        choices=("adaptive_stream", "jetkvm"),
-        default="adaptive_stream",
-        help="metric names: ours, or the JetKVM firmware's for existing dashboards",
-    )
-    out.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
-    out.add_argument("--quiet", action="store_true", help="no line per decision, only the summary")
-    add_settings_flags(run)
+    def __post_init__(self) -> None:
+        if self.system and (self.pids or self.names):
+            raise ValueError(
+                "--system watches the whole machine: it cannot go with --pid or --name"
+            )
+        if self.duration is not None and not 0 < self.duration <= MAX_RUN_SECONDS:
+            raise ValueError(
+                f"--duration: must be above 0 and at most {MAX_RUN_SECONDS:g} s "
+                f"(got {self.duration})"
+            )
+        if self.metrics_addr is not None and self.metrics_port is None:
+            raise ValueError("--metrics-addr needs --metrics-port (the port to serve on)")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"--metrics-port: must be within 0..65535 (got {self.metrics_port})")
+        if self.metrics_names not in ("adaptive_stream", "jetkvm"):
+            raise ValueError(
+                f"--metrics-names: must be adaptive_stream or jetkvm (got {self.metrics_names!r})"
+            )
 
 
 class LiveView:
     """One compact line per decision, for people: time since start, sizes, the figures the
-    tick used, the factor and why."""
+    tick used, the factor and why.
+
+    A write that fails stops the view and calls ``on_closed`` once: a reader that went away
+    (a broken pipe, ``run | head``) sets :attr:`closed`; anything else (a full disk, a
+    closed descriptor) also sets :attr:`error`, the one line to report.
+    """
 
     HEADER = "    time   in  out    cpu %  mem %  latency ms  factor  why"
 
@@ -147,16 +115,36 @@ class LiveView:
         self._start = start
         self._quiet = quiet
         self._on_closed = on_closed
-        #: Whether the reader of ``out`` went away (a broken pipe): the view then stops
-        #: printing and calls ``on_closed`` once (``run`` ends, as ``replay | head`` does).
+        #: Whether the view stopped writing (its reader went away, or a write failed).
         self.closed = False
+        #: Why a write failed (``cannot write output ...``); ``None`` for a closed pipe.
+        self.error: str | None = None
         self.decisions = 0
         self.adjustments = 0
         self.sizes_seen: set[int] = set()
         self.first_decision_at: float | None = None  # monotonic seconds
 
+    def write(self, text: str) -> None:
+        """Write ``text`` and a line break, flushed; a failure closes the view (see above)."""
+        if self.closed:
+            return
+        try:
+            self._out.write(text + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._close(None)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._close(f"cannot write output (standard output): {reason}")
+
+    def _close(self, error: str | None) -> None:
+        self.closed = True
+        self.error = error
+        if self._on_closed is not None:
+            self._on_closed()
+
     def header(self) -> None:
-        print(self.HEADER, file=self._out, flush=True)
+        self.write(self.HEADER)
 
     def on_decision(self, d: BufferDecision) -> None:
         if self.first_decision_at is None:
@@ -168,30 +156,47 @@ class LiveView:
             return
         elapsed = (d.time - self._start).total_seconds()
         mark = "*" if d.adjusted else " "
-        try:
-            print(
-                f"{elapsed:7.1f}s {d.input_size:3d}{mark}{d.output_size:4d} "
-                f"{d.cpu_percent:8.1f} {d.memory_percent:6.1f} {d.average_latency_ms:11.3f} "
-                f"{d.combined_factor:+7.3f}  {d.reason}",
-                file=self._out,
-                flush=True,
-            )
-        except BrokenPipeError:
-            self.closed = True
-            if self._on_closed is not None:
-                self._on_closed()
+        self.write(
+            f"{elapsed:7.1f}s {d.input_size:3d}{mark}{d.output_size:4d} "
+            f"{d.cpu_percent:8.1f} {d.memory_percent:6.1f} {d.average_latency_ms:11.3f} "
+            f"{d.combined_factor:+7.3f}  {d.reason}"
+        )
 
 
 def run_live(
-    args: argparse.Namespace,
-    settings_from: Callable[[argparse.Namespace], Any],
+    settings: AdaptiveBufferSettings,
+    options: LiveOptions,
     *,
     out: TextIO | None = None,
 ) -> int:
-    """The ``run`` subcommand. Returns the exit code."""
+    """Run the controller until ``options.duration`` passes or a stop signal arrives (SIGINT,
+    SIGTERM, SIGHUP; only when called from the main thread), then print the summary.
+
+    Args:
+        settings: how to decide.
+        options: what to watch and where to report.
+        out: where the live view and the summary go (default: standard output).
+
+    Returns:
+        The exit code: 0, or 2 after one line on stderr (a process that cannot be watched,
+        a metrics port that cannot be served, output that cannot be written).
+    """
+    stop = threading.Event()
+    signals = _handle_signals(stop)  # first, so that an early Ctrl-C ends the run cleanly
+    try:
+        return _run(settings, options, out, stop)
+    finally:
+        _restore_signals(signals)
+
+
+def _run(
+    settings: AdaptiveBufferSettings,
+    options: LiveOptions,
+    out: TextIO | None,
+    stop: threading.Event,
+) -> int:
     from loguru import logger
 
-    from adaptive_stream.errors import SettingsError
     from adaptive_stream.manager import AdaptiveBufferManager
     from adaptive_stream.sinks.log import configure_logging, subscribe_logger
     from adaptive_stream.sources.processes import (
@@ -202,26 +207,19 @@ def run_live(
         SystemSampler,
     )
 
-    out = out or sys.stdout
-    try:
-        settings = settings_from(args)
-    except SettingsError as exc:
-        return _fail(f"invalid settings: {exc}")
-    try:
-        level = settings.log_level or ("INFO" if args.log_json or args.quiet else "WARNING")
-        configure_logging(level, json=args.log_json)
-    except ValueError as exc:
-        return _fail(str(exc))
-    if args.system and (args.pid or args.name):
-        return _fail("--system watches the whole machine: it cannot go with --pid or --name")
+    stream = out if out is not None else sys.stdout
+    if stream is None:
+        return _fail("cannot write output (standard output): it is closed")
+    level = settings.log_level or ("INFO" if options.log_json or options.quiet else "WARNING")
+    configure_logging(level, json=options.log_json)
 
     sampler: MetricsSampler
-    if args.system:
+    if options.system:
         sampler = SystemSampler()
         watching = "the whole system"
     else:
         try:
-            process_sampler = ProcessSampler(args.pid, args.name)
+            process_sampler = ProcessSampler(options.pids, options.names)
         except (ProcessNotFoundError, ProcessAccessError) as exc:
             return _fail(str(exc))
         missing = process_sampler.missing_names()
@@ -232,44 +230,42 @@ def run_live(
 
     manager = AdaptiveBufferManager(settings, metrics=sampler)
     server = None
-    if args.metrics_port is not None:
+    addr = options.metrics_addr or "127.0.0.1"
+    if options.metrics_port is not None:
         from adaptive_stream.sinks.prometheus import (
             MetricsServerError,
             PrometheusSink,
             serve_metrics,
         )
 
-        sink = PrometheusSink(args.metrics_names, settings=settings.describe())
+        sink = PrometheusSink(options.metrics_names, settings=settings.describe())  # type: ignore[arg-type]
         try:
-            server = serve_metrics(sink.registry, args.metrics_port, args.metrics_addr)
+            server = serve_metrics(sink.registry, options.metrics_port, addr)
         except MetricsServerError as exc:
             return _fail(str(exc.strerror or exc))
         sink.subscribe(manager.decisions)
 
-    stop = threading.Event()
-    signals = _handle_signals(stop)
+    started = time.monotonic()
+    view = LiveView(stream, start=datetime.now(UTC), quiet=options.quiet, on_closed=stop.set)
     try:
         interval_ms = settings.adaptation_interval.total_seconds() * 1000
-        print(
+        view.write(
             f"adaptive-stream run: watching {watching}; policy {settings.policy}, "
             f"interval {interval_ms:g} ms, sizes {settings.min_buffer_size}.."
             f"{settings.max_buffer_size} frames"
-            + (f"; metrics on {_url(args.metrics_addr, server.port)}" if server else ""),
-            file=out,
-            flush=True,
+            + (f"; metrics on {metrics_url(addr, server.port)}" if server else "")
         )
-        view = LiveView(out, start=datetime.now(UTC), quiet=args.quiet, on_closed=stop.set)
-        if not args.quiet:
+        if not options.quiet:
             view.header()
         manager.decisions.subscribe(view.on_decision)
         subscribe_logger(manager.decisions)
-        started = time.monotonic()
-        manager.start()
-        _wait(stop, args.duration)
+        if not stop.is_set():
+            manager.start()
+            wait_for_stop(stop, options.duration)
         manager.stop()
         ran = time.monotonic() - started
     finally:
-        _restore_signals(signals)
+        manager.stop()
         if server is not None:
             server.close()
     first = (
@@ -277,15 +273,17 @@ def run_live(
         if view.first_decision_at is not None
         else "none"
     )
-    if view.closed:  # the reader went away (`run | head`): nobody is left to read a summary
-        _discard(out)
-    else:
-        print(_summary(dict(manager.stats()), view, ran, first), file=out, flush=True)
+    if not view.closed:
+        view.write(_summary(dict(manager.stats()), view, ran, first))
+    if view.closed:  # nobody is left to read (`run | head`), or writing failed
+        _discard(stream)
     logger.complete()
+    if view.error is not None:
+        return _fail(view.error)
     return EXIT_OK
 
 
-def _wait(stop: threading.Event, duration: float | None) -> None:
+def wait_for_stop(stop: threading.Event, duration: float | None) -> None:
     """Wait for ``stop`` at most ``duration`` seconds (``None``: forever), in steps short
     enough for ``Event.wait`` (which overflows past ``threading.TIMEOUT_MAX``)."""
     if duration is None:
@@ -300,7 +298,7 @@ def _wait(stop: threading.Event, duration: float | None) -> None:
         stop.wait(min(left, 3600.0))
 
 
-def _url(addr: str, port: int) -> str:
+def metrics_url(addr: str, port: int) -> str:
     """``http://ADDR:PORT/metrics``, with an IPv6 address in brackets."""
     host = f"[{addr}]" if ":" in addr else addr
     return f"http://{host}:{port}/metrics"
@@ -342,7 +340,7 @@ def _show(value: Any) -> str:
 
 
 def _handle_signals(stop: threading.Event) -> dict[int, Any]:
-    """SIGINT and SIGTERM end the run cleanly (main thread only; elsewhere, nothing)."""
+    """SIGINT, SIGTERM and SIGHUP end the run cleanly (main thread only; elsewhere, nothing)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
 
@@ -350,7 +348,7 @@ def _handle_signals(stop: threading.Event) -> dict[int, Any]:
         stop.set()
 
     previous: dict[int, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         previous[signum] = signal.signal(signum, handler)
     return previous
 

@@ -22,7 +22,11 @@ NaN or infinity, and magnitudes beyond a ``time.Duration`` or the virtual clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -44,8 +48,11 @@ __all__ = [
     "ReplayResult",
     "TraceClock",
     "TraceError",
+    "TraceReadError",
     "format_decision",
+    "open_trace",
     "replay",
+    "replay_csv",
     "replay_decisions",
 ]
 
@@ -64,6 +71,95 @@ class TraceError(ValueError):
         self.line = line
         self.message = message
         super().__init__(f"line {line}: {message}" if line else message)
+
+
+class TraceReadError(Exception):
+    """A trace that cannot be read at all (no such file, permission, a closed stdin, an I/O
+    error); the message is the reason, without the file's name."""
+
+
+#: The largest trace read, in bytes: about three days of the benchmark's dense trace. A
+#: replay keeps every decision in memory, so this bounds its memory as well.
+MAX_TRACE_BYTES = 256 << 20
+#: The longest line read from a pipe or device, in bytes (a trace row is under 100).
+MAX_LINE_BYTES = 64 << 10
+
+
+@contextmanager
+def open_trace(path: str) -> Iterator[Iterable[str]]:
+    """The lines of the trace at ``path`` (``-``: standard input), for :func:`replay_decisions`.
+
+    A regular file is read as it is (the fast path: no wrapper per line) if it is at most
+    :data:`MAX_TRACE_BYTES`; anything else (a pipe, a device such as ``/dev/zero``) is read
+    line by line, each line at most :data:`MAX_LINE_BYTES` and all at most
+    :data:`MAX_TRACE_BYTES`, so that memory stays bounded, and decoded line by line, so that
+    a decode error names its own line. A read error inside the ``with`` block is raised as
+    :class:`TraceReadError`.
+
+    Raises:
+        TraceReadError: the trace cannot be opened or read.
+        TraceError: it is too large, or a line is too long or not UTF-8.
+    """
+    try:
+        if path == "-":
+            if sys.stdin is None:
+                raise TraceReadError("standard input is closed")
+            binary = getattr(sys.stdin, "buffer", None)
+            if binary is None:  # not a real file (a test's StringIO): read it as it is
+                yield sys.stdin
+            else:
+                yield _bounded_lines(binary)
+            return
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                yield _bounded_lines(handle)
+                return
+            if info.st_size > MAX_TRACE_BYTES:
+                raise TraceError(0, f"larger than {MAX_TRACE_BYTES >> 20} MiB: not replayed")
+            import io
+
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            try:
+                yield text
+            except TraceError as exc:
+                if exc.message.startswith("not UTF-8"):
+                    # The text reader decodes ahead, in chunks: find the line it fails on.
+                    handle.seek(0)
+                    raise _first_undecodable(handle) or exc from None
+                raise
+            finally:
+                text.detach()
+    except OSError as exc:
+        raise TraceReadError(exc.strerror or str(exc)) from None
+
+
+def _bounded_lines(handle: Any) -> Iterator[str]:
+    """Lines of a binary stream, each decoded alone, bounded in length and in total."""
+    total = 0
+    for number in range(1, 1 << 62):
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise TraceError(number, f"longer than {MAX_LINE_BYTES >> 10} KiB: not a trace row")
+        total += len(raw)
+        if total > MAX_TRACE_BYTES:
+            raise TraceError(number, f"the trace passes {MAX_TRACE_BYTES >> 20} MiB: not replayed")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TraceError(number, f"not UTF-8 text: {exc.reason}") from None
+
+
+def _first_undecodable(handle: Any) -> TraceError | None:
+    """The first line of a binary file that is not UTF-8, as a :class:`TraceError`."""
+    for number, raw in enumerate(handle, 1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return TraceError(number, f"not UTF-8 text: {exc.reason}")
+    return None
 
 
 class TraceClock(Scheduler):
@@ -411,15 +507,23 @@ def format_decision(t: str, decision: BufferDecision) -> str:
     )
 
 
+def replay_csv(
+    lines: Iterable[str], settings: AdaptiveBufferSettings | None = None
+) -> tuple[ReplayResult, str]:
+    """Replay a trace; the result and the SPEC's output CSV as one text."""
+    result = replay_decisions(lines, settings)
+    text = [OUTPUT_HEADER]
+    text.extend(format_decision(t, d) for t, d in result.rows)
+    text.append("")
+    return result, "\n".join(text)
+
+
 def replay(
     lines: Iterable[str],
     out: IO[str],
     settings: AdaptiveBufferSettings | None = None,
 ) -> ReplayResult:
     """Replay a trace and write the SPEC's output CSV to ``out`` (nothing if the trace is bad)."""
-    result = replay_decisions(lines, settings)
-    text = [OUTPUT_HEADER]
-    text.extend(format_decision(t, d) for t, d in result.rows)
-    text.append("")
-    out.write("\n".join(text))
+    result, text = replay_csv(lines, settings)
+    out.write(text)
     return result

@@ -10,10 +10,10 @@ import difflib
 import math
 import os
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,24 +26,23 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from adaptive_stream.config_files import TomlFileError, find_toml, read_toml, search_folders
 from adaptive_stream.errors import SettingsError
-from adaptive_stream.sinks.log import LEVELS
+from adaptive_stream.setting_names import ENV_PREFIX, LOG_LEVELS
 
 __all__ = [
+    "DURATION_RANGES",
     "ENV_PREFIX",
     "LOG_LEVELS",
+    "MAX_DURATION_SECONDS",
     "AdaptiveBufferSettings",
     "SettingsError",
-    "find_toml",
+    "describe_range",
     "load_settings",
     "parse_duration",
     "resolve_profile",
 ]
 
-ENV_PREFIX = "ADAPTIVE_STREAM_"
-
-#: loguru's levels, the values ``log_level`` accepts (case-insensitive): the logger sink's.
-LOG_LEVELS = LEVELS
 
 _DURATION = re.compile(
     r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$"
@@ -60,26 +59,69 @@ _UNIT_SECONDS = {
 }
 
 
+#: The longest duration any setting or scenario accepts, in seconds (a year): beyond it a
+#: number is a mistake, and ``timedelta`` itself overflows past about 2.7 million years.
+MAX_DURATION_SECONDS = 366 * 86400.0
+
+
 def parse_duration(value: Any) -> Any:
     """Accept ``timedelta``, numbers (seconds) and strings such as ``"20ms"``, ``"0.5 s"``.
 
     Anything else is passed on unchanged for pydantic to reject (or parse, e.g. ISO 8601).
+
+    Raises:
+        ValueError: a boolean (not a duration), or a number that is not finite or beyond
+            :data:`MAX_DURATION_SECONDS` either way.
     """
     if isinstance(value, bool):
-        return value  # pydantic rejects it with a clear message
+        raise ValueError("a boolean is not a duration (write 20ms, 0.5s or seconds)")
+    seconds: float | None = None
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("a duration must be a finite number of seconds")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match:
             seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-            return timedelta(seconds=seconds)
-    return value
+    if seconds is None:
+        return value
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number of seconds")
+    if abs(seconds) > MAX_DURATION_SECONDS:
+        raise ValueError(f"a duration must be at most {MAX_DURATION_SECONDS:g} s (a year)")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+_MS = timedelta(milliseconds=1)
+_S = timedelta(seconds=1)
+
+#: Each duration setting's range, and why: what a real audio system can have. Checked with
+#: the relations between settings; shown in errors, in ``--help`` and in the README.
+DURATION_RANGES: dict[str, tuple[timedelta, timedelta, str]] = {
+    "frame_duration": (
+        _MS,
+        _S,
+        "1 ms (48 samples at 48 kHz, the shortest period audio drivers use) to 1 s; "
+        "Opus frames are 2.5 to 60 ms",
+    ),
+    "adaptation_interval": (
+        _MS,
+        60 * _S,
+        "1 ms (one decision per shortest audio period) to a minute (slower is not adapting)",
+    ),
+    "target_latency": (0.1 * _MS, 60 * _S, "0.1 ms to a minute, below max_latency"),
+    "max_latency": (0.1 * _MS, 60 * _S, "0.1 ms to a minute, at most latency_ceiling"),
+    "latency_ceiling": (_MS, 60 * _S, "no audio path buffers a minute; beyond is an error"),
+    "stale_after": (_MS, 3600 * _S, "an interval to an hour"),
+    "startup_grace": (timedelta(0), 600 * _S, "device open and codec warm-up take seconds"),
+    "shrink_after": (_MS, 3600 * _S, "an interval to an hour"),
+    "jitter_window": (_MS, 600 * _S, "an interval to ten minutes of per-tick peaks"),
+}
 
 
 class AdaptiveBufferSettings(BaseSettings):
@@ -97,6 +139,7 @@ class AdaptiveBufferSettings(BaseSettings):
         frozen=True,
         use_attribute_docstrings=True,
         validate_default=True,
+        allow_inf_nan=False,  # an infinite threshold or weight is a mistake, never a value
     )
 
     policy: str = "jetkvm"
@@ -111,10 +154,10 @@ class AdaptiveBufferSettings(BaseSettings):
     max_buffer_size: int = Field(default=20, ge=1, le=10_000)
     """Largest buffer size, in frames (20 frames = 400 ms)."""
 
-    cpu_low_threshold: float = Field(default=20.0, ge=0.0)
+    cpu_low_threshold: float = Field(default=20.0, ge=0.0, le=100_000.0)
     """CPU percent below which the CPU factor is +1 (grow)."""
 
-    cpu_high_threshold: float = Field(default=60.0, ge=0.0)
+    cpu_high_threshold: float = Field(default=60.0, ge=0.0, le=100_000.0)
     """CPU percent above which the CPU factor is -1 (the original shrinks under load)."""
 
     memory_low_threshold: float = Field(default=50.0, ge=0.0, le=100.0)
@@ -141,16 +184,16 @@ class AdaptiveBufferSettings(BaseSettings):
     current_weight: float = Field(default=0.3, ge=0.0, le=1.0)
     """Weight of the newest latency sample in the moving average."""
 
-    cpu_weight: float = Field(default=0.5, ge=0.0)
+    cpu_weight: float = Field(default=0.5, ge=0.0, le=1000.0)
     """Weight of the CPU factor in the combined factor (the firmware's CPUMemoryWeight)."""
 
-    memory_weight: float = Field(default=0.3, ge=0.0)
+    memory_weight: float = Field(default=0.3, ge=0.0, le=1000.0)
     """Weight of the memory factor in the combined factor."""
 
-    latency_weight: float = Field(default=0.2, ge=0.0)
+    latency_weight: float = Field(default=0.2, ge=0.0, le=1000.0)
     """Weight of the latency factor in the combined factor."""
 
-    percentage_multiplier: float = Field(default=100.0, gt=0.0)
+    percentage_multiplier: float = Field(default=100.0, gt=0.0, le=1e6)
     """Fixed-point scale of the CPU and memory figures in ``stats()`` (100: hundredths)."""
 
     latency_ceiling: Duration = timedelta(seconds=10)
@@ -232,6 +275,14 @@ class AdaptiveBufferSettings(BaseSettings):
     @model_validator(mode="after")
     def _check_relations(self) -> AdaptiveBufferSettings:
         problems: list[str] = []
+        out_of_range: set[str] = set()
+        for name, (low, high, _) in DURATION_RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                out_of_range.add(name)
+                problems.append(
+                    f"{name}: must be from {_span(low)} to {_span(high)} (got {_span(value)})"
+                )
         if not self.min_buffer_size <= self.default_buffer_size <= self.max_buffer_size:
             problems.append(
                 "min_buffer_size, default_buffer_size, max_buffer_size: must satisfy "
@@ -247,40 +298,35 @@ class AdaptiveBufferSettings(BaseSettings):
                     f"(got {low} and {high})"
                 )
         target, maximum = self.target_latency, self.max_latency
-        if not timedelta(0) < target < maximum:
+        if not out_of_range & {"target_latency", "max_latency"} and not target < maximum:
             problems.append(
                 "target_latency, max_latency: must satisfy 0 < target_latency < max_latency "
                 f"(got {_ms(target)} and {_ms(maximum)})"
             )
-        if self.adaptation_interval <= timedelta(0):
-            problems.append(
-                f"adaptation_interval: must be above 0 (got {_ms(self.adaptation_interval)})"
-            )
-        if self.latency_ceiling < maximum:
+        if not out_of_range & {"latency_ceiling", "max_latency"} and self.latency_ceiling < maximum:
             problems.append(
                 "latency_ceiling: must be at least max_latency "
                 f"(got {_ms(self.latency_ceiling)} and {_ms(maximum)})"
             )
         stale = self.stale_after
-        if stale is not None and stale < self.adaptation_interval:
+        if (
+            stale is not None
+            and "stale_after" not in out_of_range
+            and stale < self.adaptation_interval
+        ):
             problems.append(
                 "stale_after: must be at least adaptation_interval "
                 f"(got {_ms(stale)} and {_ms(self.adaptation_interval)})"
             )
-        frame = self.frame_duration
-        if not timedelta(0) < frame <= timedelta(seconds=1):
-            problems.append(f"frame_duration: must be above 0 and at most 1s (got {_ms(frame)})")
         override = self.buffer_size_override
         if override is not None and not self.min_buffer_size <= override <= self.max_buffer_size:
             problems.append(
                 "buffer_size_override: must lie within min_buffer_size..max_buffer_size "
                 f"(got {override}, limits {self.min_buffer_size}..{self.max_buffer_size})"
             )
-        if self.startup_grace < timedelta(0):
-            problems.append(f"startup_grace: must be 0s or more (got {_ms(self.startup_grace)})")
         for name in ("shrink_after", "jitter_window"):
             value = getattr(self, name)
-            if value < self.adaptation_interval:
+            if name not in out_of_range and value < self.adaptation_interval:
                 problems.append(
                     f"{name}: must be at least adaptation_interval "
                     f"(got {_ms(value)} and {_ms(self.adaptation_interval)})"
@@ -338,42 +384,32 @@ _PROFILE_VALUES: ContextVar[Mapping[str, Any] | None] = ContextVar(
     "adaptive_stream_profile", default=None
 )
 
-_CONFIG_DIRS = (Path.cwd() / "config", Path(__file__).resolve().parent.parent / "config")
-
 
 def _ms(value: timedelta) -> str:
     return f"{value / timedelta(milliseconds=1):g}ms"
 
 
-def find_toml(name_or_path: str | Path, folders: Sequence[Path]) -> Path | None:
-    """``name_or_path`` as a path if it looks like one (a ``.toml`` suffix, an existing
-    file, a folder in it), else ``NAME.toml`` in the first of ``folders`` that has it, else
-    ``None``."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
-        return path
-    for folder in folders:
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.exists():
-            return candidate
-    return None
+def _span(value: timedelta) -> str:
+    """A duration for people: milliseconds below a second, else seconds (``2.5s``)."""
+    if abs(value) < timedelta(seconds=1):
+        return _ms(value)
+    return f"{value.total_seconds():g}s"
 
 
-def resolve_profile(profile: str | Path) -> Path:
-    """A profile given as a path, or as a name under ``config/`` (``jetkvm``, ``desktop``)."""
-    return find_toml(profile, _CONFIG_DIRS) or _CONFIG_DIRS[0] / f"{profile}.toml"
+def resolve_profile(profile: str | Path) -> Traversable:
+    """A profile given as a path, or as a name: ``config/NAME.toml`` under the working
+    directory, else the bundled one (``jetkvm``, ``desktop``, ``feedback``)."""
+    folders = search_folders()
+    return find_toml(profile, folders) or folders[-1] / f"{profile}.toml"
 
 
-def _read_profile(path: Path) -> dict[str, Any]:
+def _read_profile(path: Traversable) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = read_toml(path)
     except FileNotFoundError:
         raise SettingsError(["profile file not found"], origin=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError([f"cannot read profile: {exc}"], origin=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"invalid TOML: {exc}"], origin=str(path)) from None
+    except TomlFileError as exc:
+        raise SettingsError([f"cannot use profile: {exc}"], origin=str(path)) from None
     # A profile may hold its settings at top level or under [adaptive_stream].
     section = data.get("adaptive_stream", data)
     if not isinstance(section, dict):
@@ -407,6 +443,9 @@ def _allowed(name: str) -> str:
             if getattr(bound, attr, None) is not None:
                 high = f"{text} {getattr(bound, attr):g}"
     bounds = " and ".join(b for b in (low, high) if b)
+    if name in DURATION_RANGES:
+        start, end, _ = DURATION_RANGES[name]
+        bounds = f"{_span(start)} to {_span(end)}"
     relation = _RELATIONS.get(name)
     return ", ".join(part for part in (kind, bounds, relation) if part)
 
@@ -422,14 +461,11 @@ _RELATIONS = {
     "memory_high_threshold": "above memory_low_threshold",
     "target_latency": "0 < target_latency < max_latency",
     "max_latency": "target_latency < max_latency <= latency_ceiling",
-    "adaptation_interval": "above 0",
     "historical_weight": "historical_weight + current_weight = 1",
     "current_weight": "historical_weight + current_weight = 1",
     "latency_ceiling": "at least max_latency",
     "stale_after": "at least adaptation_interval",
-    "frame_duration": "above 0 and at most 1s",
     "buffer_size_override": "min_buffer_size <= override <= max_buffer_size",
-    "startup_grace": "0s or more",
     "shrink_after": "at least adaptation_interval",
     "jitter_window": "at least adaptation_interval",
     "quality_memory": "from 1s to 10min",
@@ -439,6 +475,11 @@ _RELATIONS = {
 _NAMED_CHOICES = frozenset({"policy", "log_level"})
 
 _NAMES = re.compile(r"^([a-z_]+(?:, [a-z_]+)*): ")
+
+
+def describe_range(name: str) -> str:
+    """What the setting ``name`` accepts, in words (type, bounds, relations)."""
+    return _allowed(name)
 
 
 def _env_names() -> dict[str, str]:
@@ -512,7 +553,9 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str] | None = No
         known = name in AdaptiveBufferSettings.model_fields and name not in _NAMED_CHOICES
         allowed = _allowed(name) if known else ""
         detail = f"allowed: {allowed}; " if allowed else ""
-        problems.append(f"{name}: {message} ({detail}got {error.get('input')!r}{source})")
+        shown = repr(error.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        problems.append(f"{name}: {message} ({detail}got {shown}{source})")
     return problems
 
 

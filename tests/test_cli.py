@@ -79,8 +79,8 @@ def _in_child(code: str) -> str:
 
 def test_plain_replay_does_not_import_pydantic() -> None:
     """Start-up time: replay with default settings needs neither pydantic nor loguru, nor
-    the live command's module, nor shutil (argparse's help width comes without it)."""
-    unwanted = ("pydantic", "loguru", "psutil", "adaptive_stream.live", "shutil")
+    the live command's module (its setting flags are declared from setting_names)."""
+    unwanted = ("pydantic", "loguru", "psutil", "adaptive_stream.live")
     code = (
         "import sys, io, contextlib\n"
         "from adaptive_stream.cli import main\n"
@@ -124,25 +124,13 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         assert command in out, command
 
 
-@pytest.mark.parametrize("columns", [None, "120", "37", "0", "-3", "wide", ""])
-def test_help_width_follows_shutil(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """argparse's width without shutil: COLUMNS, then the terminal, then 80, as shutil."""
-    import shutil
-
-    from adaptive_stream.cli import _terminal_columns
-
-    if columns is None:
-        monkeypatch.delenv("COLUMNS", raising=False)
-    else:
-        monkeypatch.setenv("COLUMNS", columns)
-    assert _terminal_columns() == shutil.get_terminal_size().columns
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--max-buffer-size"], "--max-buffer-size expects a value"),
-        (["stray"], "unrecognized argument: stray"),
+        (["--max-buffer-size"], "argument --max-buffer-size: expected one argument"),
+        (["stray"], "unrecognized arguments: stray"),
+        (["--max-bufer-size", "3"], "unrecognized arguments: --max-bufer-size 3"),
+        (["--max-buffer"], "unrecognized arguments: --max-buffer"),
     ],
 )
 def test_bad_setting_flags_are_usage_errors(
@@ -162,31 +150,33 @@ def test_setting_flags_accept_both_spellings(capsys: pytest.CaptureFixture[str])
     assert (rows["max_buffer_size"], rows["min_buffer_size"]) == ("11", "2")
 
 
-def test_console_script_imports_asyncio_without_ssl_and_ssl_stays_importable() -> None:
-    code = (
-        "import sys, io, contextlib\n"
-        "from adaptive_stream.cli import entry\n"
-        f"sys.argv = ['adaptive-stream', 'replay', {str(DATA / 'sample.trace.csv')!r}]\n"
-        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-        "    assert entry() == 0\n"
-        "import asyncio.base_events as b\n"
-        "print('ssl' in sys.modules, b.ssl is None, out.getvalue().count(chr(10)))\n"
-        "import ssl\n"
-        "print(ssl.OPENSSL_VERSION.split()[0])\n"
-    )
-    first, second = _in_child(code).splitlines()
-    assert first == "False True 296"  # header + 295 decisions, no ssl on the way
-    assert second == "OpenSSL"
+def test_a_setting_flag_before_the_trace_file_works(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--max-buffer-size", "8", str(DATA / "sample.trace.csv")]) == 0
+    before = capsys.readouterr().out
+    assert main(["replay", str(DATA / "sample.trace.csv"), "--max-buffer-size", "8"]) == 0
+    assert capsys.readouterr().out == before
+    assert max(int(row.split(",")[1]) for row in before.splitlines()[1:]) <= 8
+    assert main(["replay", str(DATA / "sample.trace.csv")]) == 0
+    assert capsys.readouterr().out != before  # the flag was not ignored
 
 
-def test_main_leaves_an_existing_asyncio_alone() -> None:
-    """Only the console script's own process gets the ssl-free asyncio."""
-    code = (
-        "import sys, io, contextlib, ssl, asyncio.base_events as b\n"
-        "from adaptive_stream.cli import entry\n"
-        f"sys.argv = ['adaptive-stream', 'replay', {str(DATA / 'sample.trace.csv')!r}]\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    assert entry() == 0\n"
-        "print(b.ssl is ssl)\n"
-    )
-    assert _in_child(code) == "True"
+def test_setting_names_are_the_settings_fields() -> None:
+    from adaptive_stream.setting_names import SETTING_NAMES
+    from adaptive_stream.settings import AdaptiveBufferSettings
+
+    assert tuple(AdaptiveBufferSettings.model_fields) == SETTING_NAMES
+
+
+def test_every_setting_flag_is_an_argparse_option() -> None:
+    from adaptive_stream.cli import build_parser
+    from adaptive_stream.setting_names import SETTING_NAMES
+
+    parser = build_parser()
+    for command in ("replay", "demo", "run", "simulate", "compare", "settings"):
+        needs = {"replay": ["trace.csv"], "simulate": ["--scenario", "steady"]}
+        args = parser.parse_args(
+            [command, *needs.get(command, []), "--jitter-quantile", "0.9", "--log-level=debug"]
+        )
+        assert (args.setting_jitter_quantile, args.setting_log_level) == ("0.9", "debug")
+        for name in SETTING_NAMES:
+            assert hasattr(args, f"setting_{name}"), (command, name)

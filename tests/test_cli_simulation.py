@@ -239,3 +239,25 @@ def test_compare_feedback_with_an_override_still_has_best_fixed(
     rows = json.loads(capsys.readouterr().out)["scenarios"]["short"]
     assert rows["feedback"]["mean_size"] == 8.0
     assert "size" in rows["best-fixed"]
+
+
+def test_compare_runs_every_scenario_of_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.toml").write_text(SHORT.replace('"short"', f'"{name}"'))
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    args = ["compare", "--scenario", str(tmp_path), "--policies", "fixed", "--format", "json"]
+    assert main(args) == 0
+    assert sorted(json.loads(capsys.readouterr().out)["scenarios"]) == ["one", "two"]
+
+
+def test_a_folder_without_scenarios_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--scenario", str(tmp_path), "--policies", "fixed"]) == 2
+    err = capsys.readouterr().err
+    assert "no *.toml scenario in it" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["simulate", "--scenario", str(tmp_path)]) == 2
+    assert "simulate runs one scenario" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -12,71 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
-
-CLI = [sys.executable, "-m", "adaptive_stream"]
-FAST = ["--adaptation-interval", "100ms"]
-
-
-class Running:
-    """A subprocess whose output is read by threads, for polling with deadlines."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines.put)),
-            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr.append)),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _read(stream: IO[str], put: Callable[[str], None]) -> None:
-        for line in stream:
-            put(line)
-
-    def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.stdout.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"no line with {needle!r} within {timeout} s: {self.stdout[-5:]}")
-
-    def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
-        """Wait for the exit (killing it after ``timeout``): exit code, stdout, stderr."""
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        finally:
-            for reader in self._readers:
-                reader.join(timeout=10)
-            assert self.proc.stdout is not None and self.proc.stderr is not None
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        while not self.lines.empty():
-            self.stdout.append(self.lines.get())
-        return code, "".join(self.stdout), "".join(self.stderr)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.finish()
+from live_process import CLI, FAST, Running
 
 
 @pytest.fixture
@@ -92,41 +29,24 @@ def child() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def test_run_watches_a_real_child_process(child: subprocess.Popen[bytes]) -> None:
-    run = Running(["run", "--pid", str(child.pid), "--duration", "1.5", *FAST])
-    code, out, err = run.finish(timeout=60)
-    assert code == 0, err
-    assert f"(pid {child.pid})" in out.splitlines()[0]
-    decisions = [line for line in out.splitlines() if line.strip().endswith(")") and "s " in line]
-    assert len(decisions) >= 5
-    assert "Summary: ran 1.5 s" in out
-    assert "Traceback" not in err
-
-
-def test_sigterm_ends_the_run_cleanly_with_its_summary(child: subprocess.Popen[bytes]) -> None:
     run = Running(["run", "--pid", str(child.pid), *FAST])
     try:
-        run.wait_for_line("grow", timeout=30)  # it is deciding
-        run.proc.send_signal(signal.SIGTERM)
-        code, out, err = run.finish(timeout=30)
+        assert f"(pid {child.pid})" in run.wait_for_line("adaptive-stream run: watching")
+        for _ in range(5):
+            run.wait_for_line("): cpu ", timeout=60)
+        code, out, err = run.stop(signal.SIGTERM)
     finally:
         run.close()
-    assert code == 0
-    assert "Summary:" in out
+    assert code == 0, err
+    assert "Summary: ran" in out
     assert "Traceback" not in err
 
 
-def test_sigint_ends_the_run_cleanly_too() -> None:
-    run = Running(["run", "--system", *FAST])
-    try:
-        # any decision (a busy machine may make it "hold" or "shrink" rather than "grow")
-        run.wait_for_line("): cpu ", timeout=30)
-        run.proc.send_signal(signal.SIGINT)
-        code, out, err = run.finish(timeout=30)
-    finally:
-        run.close()
-    assert code == 0
-    assert "Summary:" in out
-    assert "KeyboardInterrupt" not in err
+def test_duration_ends_the_run_by_itself_with_its_summary() -> None:
+    run = Running(["run", "--system", "--duration", "1500ms", *FAST])
+    code, out, err = run.finish(timeout=60)
+    assert code == 0, err
+    assert "Summary: ran 1.5 s" in out
 
 
 def test_metrics_port_in_use_is_one_clear_line() -> None:
@@ -162,9 +82,14 @@ def _free_pid() -> int:
         (["--name", "no-such-process-xyz"], "no running process is named 'no-such-process-xyz'"),
         (["--smoothing-factor", "7"], "invalid settings: smoothing_factor"),
         (["--system", "--pid", str(os.getpid())], "--system watches the whole machine"),
-        (["--duration", "0"], "argument --duration: a duration is a finite number of seconds"),
-        (["--duration", "inf"], "argument --duration: a duration is a finite number of seconds"),
-        (["--duration", "nan"], "argument --duration: a duration is a finite number of seconds"),
+        (["--duration", "0"], "argument --duration: must be above 0 and at most 366 days"),
+        (["--duration=-2s"], "argument --duration: must be above 0"),
+        (["--duration", "inf"], "argument --duration: not a duration: 'inf'"),
+        (["--duration", "nan"], "argument --duration: not a duration: 'nan'"),
+        (["--duration", "true"], "argument --duration: not a duration: 'true'"),
+        (["--duration", "1e300"], "argument --duration: a duration must be at most"),
+        (["--duraton", "1"], "unrecognized arguments: --duraton 1"),
+        (["--metrics-addr", "::1"], "--metrics-addr needs --metrics-port"),
         (["--pid", "-5"], "argument --pid: a pid is a positive integer, got -5"),
         (["--pid", "0"], "argument --pid: a pid is a positive integer, got 0"),
         (["--pid", "abc"], "argument --pid: not a pid: 'abc'"),
@@ -214,8 +139,12 @@ def test_log_json_gives_one_json_record_per_adjustment() -> None:
     # machine running the tests is: the first tick grows 6 -> 10.
     calm = ["--cpu-low-threshold", "1000", "--cpu-high-threshold", "2000"]
     calm += ["--memory-low-threshold", "99.9", "--memory-high-threshold", "100"]
-    run = Running(["run", "--system", "--duration", "0.75", "--log-json", "--quiet", *FAST, *calm])
-    code, out, err = run.finish(timeout=60)
+    run = Running(["run", "--system", "--log-json", "--quiet", *FAST, *calm])
+    try:
+        run.wait_for_error_line('"message": "buffers', timeout=60)  # the first adjustment
+        code, out, err = run.stop(signal.SIGTERM)
+    finally:
+        run.close()
     assert code == 0, err
     records = [json.loads(line) for line in err.splitlines()]  # every stderr line is JSON
     decisions = [r["record"] for r in records if r["record"]["message"].startswith("buffers")]
@@ -261,10 +190,7 @@ def test_run_by_name_follows_a_restarted_process(
         first.kill()  # the process dies ...
         first.wait()
         second = named_sleeper()  # ... and comes back under a new pid
-        deadline = time.monotonic() + 30
-        while f"watching as-test-sleeper (pid {second.pid})" not in "".join(run.stderr):
-            assert time.monotonic() < deadline, run.stderr[-5:]
-            time.sleep(0.05)
+        run.wait_for_error_line(f"watching as-test-sleeper (pid {second.pid})", timeout=60)
         while not run.lines.empty():  # what was printed up to now
             run.stdout.append(run.lines.get())
         for _ in range(2):  # the second of these comes after the new pid was adopted
@@ -303,19 +229,19 @@ def test_a_reader_that_goes_away_ends_the_run_quietly() -> None:
 
 
 def test_the_metrics_url_brackets_an_ipv6_address() -> None:
-    from adaptive_stream.live import _url
+    from adaptive_stream.live import metrics_url
 
-    assert _url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
-    assert _url("::1", 9100) == "http://[::1]:9100/metrics"
+    assert metrics_url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
+    assert metrics_url("::1", 9100) == "http://[::1]:9100/metrics"
 
 
 def test_wait_returns_at_the_deadline_or_when_stopped() -> None:
-    from adaptive_stream.live import _wait
+    from adaptive_stream.live import wait_for_stop
 
     stop = threading.Event()
     stop.set()
-    _wait(stop, None)  # stopped already: returns at once, even with no duration
-    _wait(stop, 1e12)  # a duration far past threading.TIMEOUT_MAX does not overflow
+    wait_for_stop(stop, None)  # stopped already: returns at once, even with no duration
+    wait_for_stop(stop, 1e12)  # a duration far past threading.TIMEOUT_MAX does not overflow
     began = time.monotonic()
-    _wait(threading.Event(), 0.01)
+    wait_for_stop(threading.Event(), 0.01)
     assert time.monotonic() - began < 5  # bounded: it did return

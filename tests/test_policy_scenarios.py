@@ -13,7 +13,7 @@ import pytest
 from adaptive_stream.simulation import load_scenario
 
 ROOT = Path(__file__).parent.parent
-SETS = ROOT / "config" / "scenarios"
+SETS = ROOT / "adaptive_stream" / "config" / "scenarios"
 
 
 def generator() -> ModuleType:

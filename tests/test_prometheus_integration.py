@@ -1,7 +1,8 @@
 """Integration: a real Prometheus server scrapes ``adaptive-stream run --metrics-port``.
 
-Starts ``/usr/bin/prometheus`` on loopback (temp config and storage, free ports, 1 s scrape
-interval) and a live ``adaptive-stream run --system``, then reads the input buffer gauge back
+Starts a live ``adaptive-stream run --system`` and ``/usr/bin/prometheus`` on loopback (temp
+config and storage, 1 s scrape interval; each binds port 0 and the test reads the port back
+from its output), then reads the input buffer gauge back
 through Prometheus's HTTP query API and checks it against the sizes the run printed.
 Skipped when Prometheus is not installed, except under CI=true, where that is a failure.
 """
@@ -13,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,13 +42,6 @@ def _require_prometheus() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _get(url: str, timeout: float = 2.0) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         body: bytes = resp.read()
@@ -73,6 +66,7 @@ class _Lines:
         self.sizes: list[int] = []
         self._lock = threading.Lock()
         self._pipe = pipe
+        self._more = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -83,6 +77,8 @@ class _Lines:
                 m = ROW.match(line)
                 if m:
                     self.sizes.append(int(m.group(1)))
+            self._more.set()
+        self._more.set()
 
     def snapshot(self) -> tuple[list[str], list[int]]:
         with self._lock:
@@ -91,17 +87,35 @@ class _Lines:
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
 
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = 60.0) -> re.Match[str]:
+        """The first line matching ``pattern``, waiting for it at most ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            with self._lock:
+                fresh, seen = self.lines[seen:], len(self.lines)
+            for line in fresh:
+                found = pattern.search(line)
+                if found:
+                    return found
+            if time.monotonic() > deadline or (not self._thread.is_alive() and not fresh):
+                raise AssertionError(f"no line like {pattern.pattern!r}: {self.lines[-5:]}")
+            self._more.wait(0.5)
+            self._more.clear()
+
+
+METRICS_URL = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
+LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
+
 
 @pytest.fixture
 def prometheus_and_run(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[str, _Lines]]:
+    """``adaptive-stream run`` and a Prometheus scraping it, each on a port it bound itself
+    (port 0) and printed: the ports are read back from their output."""
     _require_prometheus()
     names: str = request.param
-    metrics_port = _free_port()
-    web_port = _free_port()
-    while web_port == metrics_port:
-        web_port = _free_port()
     exe = shutil.which("adaptive-stream", path=os.path.dirname(sys.executable))
     assert exe is not None, "adaptive-stream entry point not installed next to this python"
     run = subprocess.Popen(
@@ -110,11 +124,11 @@ def prometheus_and_run(
             "run",
             "--system",
             "--duration",
-            "30",
+            "60",
             "--adaptation-interval",
             "100ms",
             "--metrics-port",
-            str(metrics_port),
+            "0",
             "--metrics-names",
             names,
         ],
@@ -125,38 +139,47 @@ def prometheus_and_run(
     )
     assert run.stdout is not None
     lines = _Lines(run.stdout)
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n"
-        "  scrape_interval: 1s\n"
-        "  evaluation_interval: 1s\n"
-        "scrape_configs:\n"
-        "  - job_name: adaptive_stream\n"
-        "    scrape_interval: 1s\n"
-        "    scrape_timeout: 1s\n"
-        "    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{metrics_port}']\n"
-    )
-    log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115 (closed in finally)
-    prom = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{web_port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    prom: subprocess.Popen[str] | None = None
+    prom_lines: _Lines | None = None
     try:
+        metrics_port = int(lines.wait_for(METRICS_URL).group(1))
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n"
+            "  scrape_interval: 1s\n"
+            "  evaluation_interval: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: adaptive_stream\n"
+            "    scrape_interval: 1s\n"
+            "    scrape_timeout: 1s\n"
+            "    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{metrics_port}']\n"
+        )
+        prom = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                "--web.listen-address=127.0.0.1:0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        assert prom.stdout is not None
+        prom_lines = _Lines(prom.stdout)
+        web_port = int(prom_lines.wait_for(LISTENING).group(1))
         yield f"http://127.0.0.1:{web_port}", lines
     finally:
-        _stop(prom)
+        if prom is not None:
+            _stop(prom)
         _stop(run)
         lines.join(10.0)
         run.stdout.close()
-        log.close()
+        if prom is not None and prom_lines is not None and prom.stdout is not None:
+            prom_lines.join(10.0)
+            prom.stdout.close()
 
 
 def _query(base: str, metric: str) -> list[dict[str, Any]]:

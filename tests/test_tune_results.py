@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("optuna")
 
-from adaptive_stream.tune.results import write_atomically
 from adaptive_stream.tune.tables import comparison_table, main, speed_table
 
 COMPARISON = """\
@@ -33,26 +30,6 @@ SPEED = {
     "same_best_trial": True,
     "overhead_per_run_ms": {"process pool": 1.2, "dask": 13.0, "dask minus pool": 11.8},
 }
-
-
-def test_write_atomically_writes_every_file_whole_with_the_usual_mode(tmp_path: Path) -> None:
-    out = tmp_path / "results" / "deep"
-    written = write_atomically(out, {"a.csv": "x,y\n1,2\n", "b.toml": 'policy = "oboe"\n'})
-    assert [p.name for p in written] == ["a.csv", "b.toml"]
-    assert (out / "a.csv").read_text() == "x,y\n1,2\n"
-    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.toml"]  # no temporary left
-    mask = os.umask(0)
-    os.umask(mask)
-    assert stat.S_IMODE((out / "a.csv").stat().st_mode) == 0o666 & ~mask
-
-
-def test_write_atomically_leaves_the_old_files_when_it_fails(tmp_path: Path) -> None:
-    (tmp_path / "a.csv").write_text("old\n")
-    # Every file is staged before any is moved: the second cannot be (no such folder).
-    with pytest.raises(OSError):
-        write_atomically(tmp_path, {"a.csv": "new\n", "gone/b.csv": "text\n"})
-    assert (tmp_path / "a.csv").read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
 
 
 def test_tables_render_the_tools_output() -> None:

@@ -97,7 +97,7 @@ def test_no_undeclared_setting_changes_what_the_policy_is_built_from(policy: str
 def test_ranges_come_from_the_settings_model() -> None:
     assert validated_range("smoothing_factor") == (0.0, 1.0)
     assert validated_range("max_buffer_size") == (1.0, 10_000.0)
-    assert validated_range("cpu_weight") == (0.0, float("inf"))
+    assert validated_range("cpu_weight") == (0.0, 1000.0)
     assert validated_range("jitter_quantile") == (0.5, 1.0)
     space = policy_space("jetkvm", load_settings(policy="jetkvm"))
     dims = {d.name: d for d in space.dimensions}

@@ -1,7 +1,7 @@
 """Make the policy-evaluation scenarios: a development set and a held-out set (seeded).
 
-    python tools/make_scenarios.py [--out config/scenarios] [--seed 2026]
-    python tools/make_scenarios.py --heldout2 [--out config/scenarios] [--seed 3035]
+    python tools/make_scenarios.py [--out adaptive_stream/config/scenarios] [--seed 2026]
+    python tools/make_scenarios.py --heldout2 [--out adaptive_stream/config/scenarios] [--seed 3035]
 
 writes ``OUT/dev/*.toml`` and ``OUT/heldout/*.toml``, with the per-frame arrival logs some of
 them use (``arrivals = "NAME.csv"``: ``capture_ms,arrival_ms``, an empty arrival is a frame
@@ -453,7 +453,7 @@ def write_heldout2(out: Path, seed: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("config/scenarios"))
+    parser.add_argument("--out", type=Path, default=Path("adaptive_stream/config/scenarios"))
     parser.add_argument("--seed", type=int, help="2026 for the first sets, 3035 for heldout2")
     parser.add_argument("--heldout2", action="store_true", help="write OUT/heldout2 only")
     args = parser.parse_args()

@@ -1,8 +1,9 @@
 """Simulation results as text: a run's timeline and summary, a comparison as a table, JSON or
 CSV, and the command logic of ``simulate`` and ``compare`` behind the CLI's thin calls.
 
-Output is built whole in memory and written in one call (:func:`write_output`): a run that
-fails writes nothing to standard output."""
+Output is built whole in memory, and the command writes it in one call
+(:func:`adaptive_stream.output.write_stdout`): a run that fails writes nothing to standard
+output."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import csv
 import io
 import json
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from adaptive_stream.model import EPOCH
 from adaptive_stream.simulation.closed_loop import SimulationRun, simulate
@@ -45,7 +45,6 @@ __all__ = [
     "scenarios_table",
     "summary_lines",
     "timeline_lines",
-    "write_output",
 ]
 
 #: The output formats of ``simulate`` and ``compare``.
@@ -274,13 +273,6 @@ def parse_seeds(text: str) -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
-def write_output(text: str, stream: TextIO | None = None) -> None:
-    """Write ``text`` in one call and flush (the output is whole, or the call raised)."""
-    target = stream if stream is not None else sys.stdout
-    target.write(text)
-    target.flush()
-
-
 def default_jobs() -> int:
     """The number of cores this process may use."""
     try:
@@ -298,9 +290,11 @@ def run_compare(
     seeds: Sequence[int] | None = None,
     jobs: int = 1,
     output: str = "table",
+    progress: Callable[[str], None] | None = None,
 ) -> str:
     """``compare``'s whole output in ``output`` format (``table``: with a heading and a note
-    on ``best-fixed``). ``jobs`` > 1 runs on a pool of that many worker processes.
+    on ``best-fixed``). ``jobs`` > 1 runs on a pool of that many worker processes;
+    ``progress`` is called as each run finishes (on the caller's thread).
 
     Raises:
         ScenarioError: a scenario that cannot run.
@@ -311,7 +305,13 @@ def run_compare(
         executor = ProcessPoolExecutor(max_workers=min(jobs, runs))
     try:
         comparison = compare_runs(
-            scenarios, policies, seeds, base, executor, policy_settings=settings_for
+            scenarios,
+            policies,
+            seeds,
+            base,
+            executor,
+            policy_settings=settings_for,
+            progress=progress,
         )
     finally:
         if executor is not None:

@@ -24,7 +24,7 @@ mean of the per-seed MOS, not the MOS of the mean R).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -215,6 +215,7 @@ def compare_runs(
     *,
     policy_settings: Mapping[str, AdaptiveBufferSettings | Mapping[str, Any]] | None = None,
     with_best_fixed: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Every policy on every scenario and seed (and ``best-fixed``), the same frames for all.
 
@@ -227,6 +228,8 @@ def compare_runs(
             arguments); ``None``: one after another in this process.
         policy_settings: settings for a policy by name, instead of ``settings``.
         with_best_fixed: add the ``best-fixed`` row (with ``settings``' size limits).
+        progress: called with ``"SCENARIO POLICY seed N"`` as each run's result comes in
+            (on the caller's thread).
 
     Raises:
         ScenarioError: a scenario that cannot be loaded or run (the first one that fails).
@@ -247,10 +250,17 @@ def compare_runs(
             for row in rows:
                 config = base if row == BEST_FIXED else chosen[row]
                 work.append((seed, scenario.name, row, scenario, config))
+
+    def done(i: int) -> None:
+        if progress is not None:
+            seed, name, row = work[i][:3]
+            progress(f"{name} {row} seed {seed}")
+
+    results: list[dict[str, Any]] = []
     if executor is None:
-        results = [
-            _run_task(row, scenario, config, seed) for seed, _, row, scenario, config in work
-        ]
+        for i, (seed, _, row, scenario, config) in enumerate(work):
+            results.append(_run_task(row, scenario, config, seed))
+            done(i)
     else:
         # Longest scenarios first, so that no worker is left with a long run at the end; each
         # audio path is computed once, here, and sent with its runs.
@@ -263,7 +273,9 @@ def compare_runs(
             if key not in paths:
                 paths[key] = plan_audio_path(scenario.with_seed(seed), key[2])
             futures[i] = executor.submit(_run_task, row, scenario, config, seed, paths[key])
-        results = [futures[i].result() for i in range(len(work))]
+        for i in range(len(work)):
+            results.append(futures[i].result())
+            done(i)
     per_seed: dict[int, dict[str, dict[str, dict[str, Any]]]] = {}
     for (seed, name, row, _, _), figures in zip(work, results, strict=True):
         per_seed.setdefault(seed, {}).setdefault(name, {})[row] = figures

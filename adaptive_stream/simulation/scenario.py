@@ -49,12 +49,13 @@ names its own file and line.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from adaptive_stream.config_files import TomlFileError, find_toml, read_toml, search_folders
 from adaptive_stream.simulation.recorded import (
     ArrivalLog,
     LinkTrace,
@@ -75,11 +76,8 @@ __all__ = [
 ]
 
 #: Where scenarios are looked up by name: ``config/scenarios`` under the working directory,
-#: then beside the package (a source checkout).
-SCENARIO_DIRS = (
-    Path.cwd() / "config" / "scenarios",
-    Path(__file__).resolve().parent.parent.parent / "config" / "scenarios",
-)
+#: then the bundled ones (package data).
+SCENARIO_DIRS = search_folders("scenarios")
 
 
 class ScenarioError(ValueError):
@@ -318,10 +316,8 @@ def _parse(data: Mapping[str, Any], source: str, directory: Path) -> Scenario:
     return scenario
 
 
-def resolve_scenario(name_or_path: str | Path) -> Path:
+def resolve_scenario(name_or_path: str | Path) -> Traversable:
     """A scenario given as a file, or by name under ``config/scenarios`` (``cpu-spikes``)."""
-    from adaptive_stream.settings import find_toml
-
     path = find_toml(name_or_path, SCENARIO_DIRS)
     if path is not None:
         return path
@@ -329,26 +325,24 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"no scenario named {name_or_path!r} (bundled: {known})")
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
+def load_scenario(name_or_path: str | Path | Traversable) -> Scenario:
     """Read and check a scenario file (or a bundled scenario by name)."""
-    path = resolve_scenario(name_or_path)
+    path = resolve_scenario(name_or_path) if isinstance(name_or_path, str | Path) else name_or_path
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = read_toml(path)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
-    return parse_scenario(data, str(path), path.parent)
+    except TomlFileError as exc:
+        raise ScenarioError(f"{path}: cannot use scenario: {exc}") from None
+    return parse_scenario(data, str(path))
 
 
-def bundled_scenarios() -> dict[str, Path]:
+def bundled_scenarios() -> dict[str, Traversable]:
     """The scenarios under ``config/scenarios``, by name (file stem), sorted."""
-    found: dict[str, Path] = {}
+    found: dict[str, Traversable] = {}
     for folder in SCENARIO_DIRS:
         if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found.setdefault(path.stem, path)
+            for path in sorted(folder.iterdir(), key=lambda p: p.name):
+                if path.name.endswith(".toml") and path.is_file():
+                    found.setdefault(path.name.removesuffix(".toml"), path)
     return dict(sorted(found.items()))

@@ -10,18 +10,16 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from loguru import logger
 from reactivex import Observable, abc
 
 from adaptive_stream.model import BufferDecision
+from adaptive_stream.setting_names import LOG_LEVELS
 
 __all__ = ["InterceptHandler", "configure_logging", "log_decision", "subscribe_logger"]
-
-#: loguru's levels (``settings.LOG_LEVELS`` is this tuple; it lives here, where pydantic is
-#: not imported).
-LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 
 class InterceptHandler(logging.Handler):
@@ -50,11 +48,27 @@ def configure_logging(
         ValueError: for an unknown level, naming the allowed ones.
     """
     name = level.upper()
-    if name not in LEVELS:
-        raise ValueError(f"log level {level!r}: must be one of {', '.join(LEVELS)}")
+    if name not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r}: must be one of {', '.join(LOG_LEVELS)}")
     logger.remove()
-    logger.add(sink or sys.stderr, level=name, serialize=json, backtrace=False, diagnose=False)
+    stream = sink or sys.stderr
+    if stream is not None:  # None: the process started with stderr closed; log nowhere
+        logger.add(_writer(stream), level=name, serialize=json, backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+
+
+def _writer(stream: TextIO) -> Callable[[str], None]:
+    """A loguru sink writing to ``stream``: a log line that cannot be written (stderr
+    closed, full or gone) is dropped, never raised into the code that logged."""
+
+    def write(message: str) -> None:
+        try:
+            stream.write(message)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    return write
 
 
 def log_decision(decision: BufferDecision) -> None:

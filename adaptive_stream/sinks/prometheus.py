@@ -22,11 +22,14 @@ goes up only on an adjustment, and every decision updates the gauges.
 from __future__ import annotations
 
 import errno
+import socket
 import threading
 from collections.abc import Mapping
-from typing import Literal
+from http.server import ThreadingHTTPServer
+from typing import Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client.exposition import MetricsHandler
 from reactivex import Observable, abc
 
 from adaptive_stream.model import BufferDecision
@@ -114,6 +117,47 @@ class MetricsServerError(OSError):
     """The metrics endpoint could not be served (port in use, address not available...)."""
 
 
+#: At most this many scrapes are served at once; more connections are closed at once. A
+#: Prometheus server scrapes one at a time; a few more leave room for people with curl.
+MAX_CONNECTIONS = 8
+#: A client that has not sent its request, or not read the answer, within this many seconds
+#: is disconnected (a slow or stalled client must not hold a descriptor and a thread).
+CLIENT_TIMEOUT_S = 5.0
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with a bound on concurrent connections (each costs a
+    descriptor and a thread): past :data:`MAX_CONNECTIONS`, a new connection is closed at
+    once, so a flood of clients cannot take the descriptors the controller samples with."""
+
+    daemon_threads = True
+    request_queue_size = 16  # the kernel's backlog, which costs us no descriptor
+
+    def __init__(self, address: tuple[str, int], handler: type[Any], family: int) -> None:
+        self.address_family = family
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # busy: close it now
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out or went away is not worth a traceback on stderr."""
+
+
 class MetricsServer:
     """A running ``/metrics`` endpoint; ``close()`` stops it and frees the port."""
 
@@ -133,22 +177,34 @@ class MetricsServer:
 
 
 def serve_metrics(registry: CollectorRegistry, port: int, addr: str = "127.0.0.1") -> MetricsServer:
-    """Serve ``registry`` over HTTP on ``addr:port`` (port 0: any free port).
+    """Serve ``registry`` over HTTP on ``addr:port`` (port 0: any free port, see
+    :attr:`MetricsServer.port`), on a daemon thread of its own.
+
+    At most :data:`MAX_CONNECTIONS` clients are served at once, each disconnected after
+    :data:`CLIENT_TIMEOUT_S` seconds without progress.
 
     Raises:
         MetricsServerError: with a message that says what to do (e.g. port in use).
     """
+    handler = type(
+        "BoundedMetricsHandler",
+        (MetricsHandler.factory(registry),),
+        {"timeout": CLIENT_TIMEOUT_S, "log_message": lambda self, *args: None},
+    )
     try:
-        server, thread = start_http_server(port, addr=addr, registry=registry)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+        infos = socket.getaddrinfo(addr, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        server = _BoundedServer((addr, port), handler, family)
+    except (OSError, UnicodeError) as exc:
+        code = getattr(exc, "errno", None)
+        if code == errno.EADDRINUSE:
             raise MetricsServerError(
-                exc.errno,
+                code,
                 f"metrics port {port} on {addr} is already in use: pick another "
                 "with --metrics-port",
             ) from None
-        raise MetricsServerError(
-            exc.errno, f"cannot serve metrics on {addr}:{port}: {exc.strerror or exc}"
-        ) from None
-    bound = server.server_address[1]
-    return MetricsServer(server, thread, int(bound))
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MetricsServerError(code, f"cannot serve metrics on {addr}:{port}: {reason}") from None
+    thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
+    thread.start()
+    return MetricsServer(server, thread, int(server.server_address[1]))

@@ -119,6 +119,10 @@ class ProcessSampler:
         try:
             process = ps.Process(pid)
             name = process.name()
+            if _is_zombie(ps, process):
+                raise ProcessNotFoundError(
+                    f"process {pid} ({name}) has exited (a zombie its parent has not reaped)"
+                )
             process.cpu_percent(None)  # prime: the first reading is always 0.0
         except ps.NoSuchProcess:
             raise ProcessNotFoundError(f"no process with pid {pid}") from None
@@ -148,7 +152,7 @@ class ProcessSampler:
             except (ps.AccessDenied, ps.ZombieProcess):
                 self._reject(pid)
                 continue
-            if name not in self._names:
+            if name not in self._names or _is_zombie(ps, process):
                 self._reject(pid)
                 continue
             try:
@@ -184,6 +188,8 @@ class ProcessSampler:
             try:
                 process = watched.process
                 with process.oneshot():
+                    if _is_zombie(ps, process):
+                        raise ps.ZombieProcess(pid)
                     cpu = process.cpu_percent(None)
                     rss = process.memory_info().rss
             except (ps.NoSuchProcess, ps.ZombieProcess, ps.AccessDenied) as exc:
@@ -203,6 +209,15 @@ class ProcessSampler:
             return None
         self._empty_warned = False
         return SystemMetrics(cpu_total, mem_total / count)
+
+
+def _is_zombie(ps: Any, process: Any) -> bool:
+    """Whether ``process`` has exited and waits to be reaped: it uses no CPU and no memory
+    any more, so watching it would feed the policy zeros (psutil reads it without error)."""
+    status = getattr(process, "status", None)
+    if status is None:  # a test double without status(): alive
+        return False
+    return bool(status() == getattr(ps, "STATUS_ZOMBIE", "zombie"))
 
 
 class SystemSampler:

@@ -2,8 +2,8 @@
 
 Every input is checked before the first run (policy, settings, scenarios, seeds, space,
 output folder, the Dask scheduler); a problem is one line on stderr and exit code 2, with
-nothing written. Results are written at the end, whole (see :mod:`.results`); the study's
-storage, when given, keeps every finished trial whatever happens.
+nothing written. Results are written at the end, all whole or none (see :mod:`.results`);
+the study's storage, when given, keeps every finished trial whatever happens.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adaptive_stream.errors import EXIT_OK, SettingsError, fail
+from adaptive_stream.errors import EXIT_INTERRUPTED, EXIT_OK, SettingsError, fail
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from optuna.trial import FrozenTrial
 
     from adaptive_stream.simulation import Scenario
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["parse_seeds", "run_tune", "scenarios_from"]
 
-#: Stopped by Ctrl-C (128 + SIGINT), after the trials so far were written.
-EXIT_INTERRUPTED = 130
 
 _SEEDS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 
@@ -73,8 +73,9 @@ def scenarios_from(spec: str) -> tuple[Scenario, ...]:
     """
     from adaptive_stream.simulation import ScenarioError, bundled_scenarios, load_scenario
 
+    paths: Sequence[str | Path | Traversable]
     if spec == "all":
-        paths: list[str | Path] = list(bundled_scenarios().values())
+        paths = list(bundled_scenarios().values())
         if not paths:
             raise ScenarioError("--scenarios all: no scenario found under config/scenarios")
     elif Path(spec).is_dir():
@@ -186,15 +187,11 @@ def _search(
     dask: str | None,
     timeout: float,
 ) -> int:
+    from adaptive_stream.output import write_files
     from adaptive_stream.tune.compare import compare_profiles
     from adaptive_stream.tune.executors import open_executor
     from adaptive_stream.tune.progress import Progress
-    from adaptive_stream.tune.results import (
-        comparison_csv,
-        profile_toml,
-        trials_csv,
-        write_atomically,
-    )
+    from adaptive_stream.tune.results import comparison_csv, profile_toml, trials_csv
     from adaptive_stream.tune.study import (
         best_trial,
         completed_trials,
@@ -245,7 +242,7 @@ def _search(
     if config.objective == "pareto":
         files["front.csv"] = trials_csv(config, sorted(study.best_trials, key=lambda t: t.number))
     try:
-        written = write_atomically(out, files)
+        written = [Path(p) for p in write_files(out, files)]
     except OSError as exc:
         raise _InputError(f"--out {out}: cannot write the results: {exc}") from None
     _report(config, best, rows, written)

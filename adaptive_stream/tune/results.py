@@ -1,9 +1,7 @@
 """What a study leaves behind: ``best.toml`` (a profile), ``trials.csv``, ``front.csv``
-(``pareto``), ``comparison.csv``; every file written whole or not at all.
-
-Files are rendered to text first, then each is written to a temporary file beside its
-destination and moved into place with ``os.replace``: a reader never sees half a file, and
-a failure before the move leaves the previous results as they were.
+(``pareto``), ``comparison.csv``, rendered to text here; the command writes them all
+whole or none (:func:`adaptive_stream.output.write_files`: every file staged beside its
+destination before any is moved into place).
 """
 
 from __future__ import annotations
@@ -11,10 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from adaptive_stream.tune.study import FIGURES, TuneConfig, toml_value
@@ -24,7 +19,7 @@ if TYPE_CHECKING:
 
     from adaptive_stream.tune.compare import ComparisonRow
 
-__all__ = ["comparison_csv", "profile_toml", "trials_csv", "write_atomically"]
+__all__ = ["comparison_csv", "profile_toml", "trials_csv"]
 
 _SCENARIO_FIGURES = ("r_factor", "mos", "latency_mean_ms", "loss_percent")
 
@@ -94,39 +89,3 @@ def comparison_csv(rows: Sequence[ComparisonRow]) -> str:
     for row in rows:
         writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
     return out.getvalue()
-
-
-def write_atomically(folder: Path, files: Mapping[str, str]) -> list[Path]:
-    """Write each ``name: text`` into ``folder`` (made if missing), each whole: a
-    temporary file beside it, flushed, then ``os.replace``. Returns the paths written.
-
-    Raises:
-        OSError: the folder or a file cannot be written (temporary files are removed).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    mask = os.umask(0)
-    os.umask(mask)  # read it back: temporary files are made private, results are not
-    staged: list[tuple[str, Path]] = []
-    try:
-        for name, text in files.items():
-            with tempfile.NamedTemporaryFile(
-                "w",
-                dir=folder,
-                prefix=f".{name}.",
-                suffix=".tmp",
-                delete=False,
-                encoding="utf-8",
-                newline="",
-            ) as handle:
-                staged.append((handle.name, folder / name))
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(handle.name, 0o666 & ~mask)
-        for temporary, final in staged:
-            os.replace(temporary, final)
-    finally:
-        for temporary, _ in staged:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-    return [final for _, final in staged]

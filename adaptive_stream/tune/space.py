@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
 
-from adaptive_stream.settings import AdaptiveBufferSettings, parse_duration
+from adaptive_stream.settings import DURATION_RANGES, AdaptiveBufferSettings, parse_duration
 
 __all__ = [
     "SEARCH_WINDOW",
@@ -157,13 +157,16 @@ def _kind(name: str) -> Kind:
 
 
 def validated_range(name: str) -> tuple[float, float]:
-    """The settings model's own bounds of ``name`` (durations in milliseconds); an open
-    side is infinite. A strict bound (``gt``) is kept as is: the search window or the
-    space file must stay above it."""
+    """The settings model's own bounds of ``name`` (durations in milliseconds, from
+    ``DURATION_RANGES``); an open side is infinite. A strict bound (``gt``) is kept as is:
+    the search window or the space file must stay above it."""
     low, high = -math.inf, math.inf
     kind = _kind(name)
     if kind == "duration":
         low = 0.0  # the model's relations: durations are above (or at) zero
+        if name in DURATION_RANGES:  # the settings' own range for this duration
+            shortest, longest, _ = DURATION_RANGES[name]
+            return shortest / timedelta(milliseconds=1), longest / timedelta(milliseconds=1)
     for bound in AdaptiveBufferSettings.model_fields[name].metadata:
         for attr in ("ge", "gt"):
             if getattr(bound, attr, None) is not None:

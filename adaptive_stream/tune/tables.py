@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from adaptive_stream.output import write_file
 from adaptive_stream.simulation.tables import replace_between_markers
-from adaptive_stream.tune.results import write_atomically
 
 __all__ = ["comparison_table", "main", "speed_table"]
 
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             block = comparison_table(list(csv.DictReader(source.splitlines())))
         text = args.markdown.read_text(encoding="utf-8")
         updated = replace_between_markers(text, args.marker, block)
-        write_atomically(args.markdown.parent, {args.markdown.name: updated})
+        write_file(args.markdown, updated)
     except (OSError, ValueError, KeyError) as exc:
         print(f"tables: {args.results}: {exc}", file=sys.stderr)
         return 2
