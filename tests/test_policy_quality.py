@@ -27,15 +27,12 @@ from adaptive_stream import (
 from adaptive_stream.policies import QualityPolicy
 from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits
 from adaptive_stream.policies.quality import (
-    BURST_RATIO,
     RAMP_AHEAD,
     RAMP_TICKS,
     REVERSAL_GUARD,
-    BurstCounts,
     QualityParams,
     QualityState,
 )
-from adaptive_stream.simulation import emodel
 
 FRAME = 20_000_000  # ns
 CALM = SystemMetrics(10.0, 30.0)
@@ -404,30 +401,3 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
     for decision in first:
         assert low <= decision.input_size == decision.output_size <= high
         assert decision.reason
-
-
-def test_burst_ratio_per_size_worked_by_hand() -> None:
-    """Buckets 1 3 3 1 1 3: at size 2 the sequence is ok late late ok ok late; ok items
-    followed by anything 3 (2 of them by a loss: p = 2/3), losses followed by anything 2
-    (1 by an ok item: q = 1/2), BurstR = 1 / (2/3 + 1/2) = 6/7, as G.107 counts it."""
-    counts = BurstCounts.empty(6).learn(-1, [1, 3, 3, 1, 1, 3], keep=1.0)
-    assert math.isclose(counts.burst_ratio(2), 6 / 7)
-    played = [False, True, True, False, False, True]
-    assert math.isclose(counts.burst_ratio(2), emodel.burst_ratio(played))
-    assert counts.burst_ratio(3) == 1.0  # nothing late at 3
-    assert counts.burst_ratio(0) == 1.0  # everything late at 0: no transition either way
-
-
-def test_burst_counts_carry_the_previous_frame_across_ticks() -> None:
-    whole = BurstCounts.empty(6).learn(-1, [1, 3, 3, 1, 1, 3], keep=1.0)
-    split = BurstCounts.empty(6).learn(-1, [1, 3, 3], keep=1.0).learn(3, [1, 1, 3], keep=1.0)
-    assert split == whole
-
-
-def test_a_long_outage_has_a_large_burst_ratio() -> None:
-    """50 on time, 20 late (an outage), 50 on time at size 2: p = 1/99, q = 1/20, BurstR
-    about 16.6, well above the assumed :data:`BURST_RATIO`."""
-    counts = BurstCounts.empty(8).learn(-1, [1] * 50 + [6] * 20 + [1] * 50, keep=1.0)
-    assert math.isclose(counts.burst_ratio(2), 1 / (1 / 99 + 1 / 20))
-    assert counts.burst_ratio(2) > 3 * BURST_RATIO
-    assert counts.burst_ratio(6) == 1.0

@@ -26,12 +26,7 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    so far (over the last :data:`SESSION`, the start-up grace left out), blended with
    ``B x frame + quality_device_delay`` of delay and the late share of ``B`` (plus the
    ``|B - size|`` audible events of getting there: a stretched slot per frame grown, a
-   dropped frame per frame shrunk) for the frames ahead. The burst ratio is each size's
-   own: G.107's ``BurstR = 1 / (p + q)`` of the late/on-time sequence of the arrivals (in
-   the order reported) as that size would have played them (:class:`BurstCounts`,
-   forgetting over :data:`SESSION`, as the run's one BurstR is the whole call's), never
-   below :data:`BURST_RATIO`. A long outage makes a long run of late frames, a large
-   BurstR and a cheaper loss per frame: it no longer justifies growing.
+   dropped frame per frame shrunk) for the frames ahead; burst ratio :data:`BURST_RATIO`.
    Scoring the session rather than the window is what the run's R rewards: a frame of
    delay costs 0.024 R per ms while the session's delay is below G.107's 177.3 ms knee and
    0.134 past it, and the loss impairment flattens as loss grows.
@@ -66,7 +61,6 @@ Every decision says why: the sizes compared, their late shares and their scores.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, Self
 
@@ -92,15 +86,13 @@ __all__ = [
     "RAMP_TICKS",
     "REVERSAL_GUARD",
     "SESSION",
-    "BurstCounts",
     "QualityParams",
     "QualityPolicy",
     "QualityState",
 ]
 
-#: Smallest burst ratio the score uses (the measured one when larger): late frames come in
-#: runs (a stall makes several frames late in a row); the median over the development
-#: scenarios' runs was 3.3. Also the burst ratio before any delay is learned.
+#: Burst ratio assumed in the score: late frames come in runs (a stall makes several frames
+#: late in a row); the median over the development scenarios' runs was 3.3.
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
@@ -153,53 +145,6 @@ class QualityParams(NamedTuple):
         )
 
 
-class BurstCounts(NamedTuple):
-    """Forgetting counts of the late/on-time sequence of arrivals (in the order they were
-    reported) as each size would have played it, indexed by size in frames (G.107's
-    two-state model: ``BurstR = 1 / (p + q)``).
-
-    Attributes:
-        after: weight of frames followed by another, by bucket (the frame is late at
-            every size below its bucket, on time from it up).
-        ok_to_loss: per size, weight of on-time frames followed by a late one.
-        loss_to_ok: per size, weight of late frames followed by an on-time one.
-    """
-
-    after: tuple[float, ...]
-    ok_to_loss: tuple[float, ...]
-    loss_to_ok: tuple[float, ...]
-
-    def learn(self, previous: int, buckets: Iterable[int], keep: float) -> BurstCounts:
-        """These counts forgotten by ``keep`` and with the transitions of ``buckets`` (in
-        order, after a frame in bucket ``previous``; -1: none) learned."""
-        after = [weight * keep for weight in self.after]
-        ok_to_loss = [weight * keep for weight in self.ok_to_loss]
-        loss_to_ok = [weight * keep for weight in self.loss_to_ok]
-        for bucket in buckets:
-            if previous >= 0:
-                after[previous] += 1.0
-                for size in range(previous, bucket):  # on time at size, then late
-                    ok_to_loss[size] += 1.0
-                for size in range(bucket, previous):  # late at size, then on time
-                    loss_to_ok[size] += 1.0
-            previous = bucket
-        return BurstCounts(tuple(after), tuple(ok_to_loss), tuple(loss_to_ok))
-
-    def burst_ratio(self, size: int) -> float:
-        """BurstR of the late/on-time sequence at ``size`` (1 with no losses seen)."""
-        late = sum(self.after[size + 1 :])
-        on_time = sum(self.after[: size + 1])
-        return emodel.burst_ratio_of_counts(
-            on_time, self.ok_to_loss[size], late, self.loss_to_ok[size]
-        )
-
-    @classmethod
-    def empty(cls, buckets: int) -> BurstCounts:
-        """No counts, for delays in ``buckets`` buckets."""
-        zeros = (0.0,) * buckets
-        return cls(zeros, zeros, zeros)
-
-
 class QualityState(NamedTuple):
     """What the quality policy remembers between ticks.
 
@@ -223,9 +168,6 @@ class QualityState(NamedTuple):
         base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
         rising: on how many ticks in a row the smallest delay rose.
         ramp_from: the smallest delay when it started rising (ns).
-        last_bucket: the bucket of the last delay learned, or -1 before any.
-        bursts: the forgetting transition counts of the late/on-time sequence per size
-            (:class:`BurstCounts`), or ``None`` before any.
     """
 
     size: int
@@ -243,8 +185,6 @@ class QualityState(NamedTuple):
     base_ns: int = -1
     rising: int = 0
     ramp_from: int = 0
-    last_bucket: int = -1
-    bursts: BurstCounts | None = None
 
 
 def _ms(ns: float) -> str:
@@ -284,7 +224,6 @@ class QualityPolicy(FramePolicy):
         self._horizon = memory_s * 1e3 / self._frame_ms
         self._tick_frames = p.interval.total_seconds() * 1e3 / self._frame_ms
         self._session = SESSION.total_seconds() * 1e3 / self._frame_ms
-        self._session_keep = math.exp(-p.interval.total_seconds() / SESSION.total_seconds())
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> Self:
@@ -341,19 +280,12 @@ class QualityPolicy(FramePolicy):
             else:
                 histogram = (0.0,) * (limits.max_size + 2)
         arrivals = latency.since(state.samples_seen)
-        last_bucket, bursts = state.last_bucket, state.bursts
         if not in_grace:
             counts = [weight * self._keep for weight in histogram]
             top = len(counts) - 1
             frame_ns = limits.frame_ns
-            buckets = [min(top, max(0, -(-delay // frame_ns))) for delay in arrivals]
-            for bucket in buckets:
-                counts[bucket] += 1.0
-            bursts = (bursts or BurstCounts.empty(len(counts))).learn(
-                last_bucket, buckets, self._session_keep
-            )
-            if buckets:
-                last_bucket = buckets[-1]
+            for delay in arrivals:
+                counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
             missed = latency.samples - state.samples_seen - len(arrivals)
             if missed > 0 and arrivals:  # older than the summary's window: at least as late
                 counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
@@ -400,8 +332,6 @@ class QualityPolicy(FramePolicy):
                 base_ns,
                 rising,
                 ramp_from,
-                last_bucket,
-                bursts,
             )
             return new_state, frame_decision(
                 now,
@@ -457,10 +387,7 @@ class QualityPolicy(FramePolicy):
             mouth_to_ear = (past * state.session_delay_ms + ahead * delay_ms) / weight
             late = ahead * late_share[size] + abs(size - current_size)
             loss = (past * state.session_loss + 100.0 * late) / weight
-            burst = (
-                max(BURST_RATIO, bursts.burst_ratio(size)) if bursts is not None else BURST_RATIO
-            )
-            return emodel.r_factor(mouth_to_ear, loss, burst)
+            return emodel.r_factor(mouth_to_ear, loss, BURST_RATIO)
 
         candidates = range(limits.min_size, limits.max_size + 1)
         best = max(candidates, key=lambda s: (score(s), s == current_size, -s))

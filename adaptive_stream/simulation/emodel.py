@@ -70,11 +70,10 @@ def burst_ratio(sequence: Iterable[bool]) -> float:
 
 
 def burst_ratio_of_counts(
-    after_ok: float, ok_to_loss: float, after_loss: float, loss_to_ok: float
+    after_ok: int, ok_to_loss: int, after_loss: int, loss_to_ok: int
 ) -> float:
     """BurstR from the transition counts: ok items followed by anything (``after_ok``) and
-    by a loss (``ok_to_loss``), losses followed by anything and by an ok item (whole or
-    weighted counts)."""
+    by a loss (``ok_to_loss``), losses followed by anything and by an ok item."""
     p = ok_to_loss / after_ok if after_ok else 0.0
     q = loss_to_ok / after_loss if after_loss else 0.0
     return 1.0 / (p + q) if p + q > 0 else 1.0
