@@ -61,3 +61,16 @@ def test_another_seed_draws_other_scenarios(tmp_path: Path) -> None:
 def test_every_scenario_loads(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.duration.total_seconds() > 30
+
+
+def test_the_sets_ship_with_the_package_but_are_not_bundled_scenarios() -> None:
+    """``compare --scenario all`` runs the bundled top-level scenarios only; the sets are
+    passed as folders or files."""
+    from adaptive_stream.simulation import bundled_scenarios
+
+    bundled = set(bundled_scenarios())
+    assert bundled == {p.stem for p in SETS.glob("*.toml")}
+    for name in ("dev", "heldout", "heldout2"):
+        stems = {p.stem for p in (SETS / name).glob("*.toml")}
+        assert stems, name
+        assert not stems & bundled, name
