@@ -709,7 +709,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     try:
         seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     except ValueError as exc:
-        raise CommandError(f"--seeds: {exc}") from None
+        raise CommandError(str(exc)) from None
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         raise CommandError(f"--jobs: must be a whole number from 1 (got {jobs})")

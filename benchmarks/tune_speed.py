@@ -30,7 +30,7 @@ from typing import Any
 
 from adaptive_stream.settings import load_settings
 from adaptive_stream.simulation import load_scenario, parse_scenario
-from adaptive_stream.tune.command import parse_seeds
+from adaptive_stream.simulation.report import parse_seeds
 from adaptive_stream.tune.executors import open_executor
 from adaptive_stream.tune.runs import run_scores
 from adaptive_stream.tune.space import policy_space

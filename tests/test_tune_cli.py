@@ -63,6 +63,16 @@ def test_bad_arguments(
     _fails(capsys, out, argv, expected)
 
 
+def test_the_policy_is_required(
+    tmp_path: Path, scenarios: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+    argv = tune_args(scenarios, out, "--jobs", "1")
+    at = argv.index("--policy")
+    del argv[at : at + 2]
+    _fails(capsys, out, argv, "tune: --policy NAME is required")
+
+
 def test_an_unknown_parameter_and_an_empty_space(
     tmp_path: Path, scenarios: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

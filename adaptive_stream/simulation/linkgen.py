@@ -25,8 +25,8 @@ import random
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
+from adaptive_stream.output import OutputError, write_file, write_stdout
 from adaptive_stream.simulation.recorded import (
     MTU_BYTES,
     LinkTrace,
@@ -206,13 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, AttributeError) as exc:
         print(f"linkgen: {exc}", file=sys.stderr)
         return 2
-    if args.out:
-        target = Path(args.out)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
-    else:
-        sys.stdout.write(text)
+    try:
+        if args.out:
+            write_file(args.out, text)
+        else:
+            write_stdout(text)
+    except OutputError as exc:
+        print(f"linkgen: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -253,24 +254,41 @@ def run_output(run: SimulationRun, figures: Figures, output: str) -> str:
     return comparison_json(comparison) if output == "json" else comparison_csv(comparison)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``1..5`` (both ends included) or ``1,2,7``: the seeds, in order, without repeats.
+#: The most seeds one command runs.
+MAX_SEEDS = 1000
+_SEEDS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+
+
+def parse_seeds(text: str, flag: str = "--seeds") -> tuple[int, ...]:
+    """``1..5``, ``1,4,9`` or ``7`` as seeds, in order (each 0 .. 2**32 - 1, no repeats,
+    at most :data:`MAX_SEEDS`).
 
     Raises:
-        ValueError: saying what is allowed.
+        ValueError: naming ``flag`` and what is allowed.
     """
-    allowed = f"a range such as 1..5 or a list such as 1,2,7 of whole numbers 0..{2**32 - 1}"
+    allowed = f"{flag}: expected A..B or a comma-separated list of whole numbers"
+    match = _SEEDS.match(text)
     try:
-        if ".." in text:
-            low, high = (int(part) for part in text.split("..", 1))
-            seeds = list(range(low, high + 1))
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if low > high:
+                raise ValueError(f"{flag}: {text!r} runs backwards")
+            if high - low >= MAX_SEEDS:
+                raise ValueError(f"{flag}: at most {MAX_SEEDS} seeds (got {text!r})")
+            seeds = tuple(range(low, high + 1))
         else:
-            seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ValueError(f"must be {allowed} (got {text!r})") from None
-    if not seeds or len(seeds) > 1000 or not all(0 <= s < 2**32 for s in seeds):
-        raise ValueError(f"must be {allowed}, at most 1000 seeds (got {text!r})")
-    return list(dict.fromkeys(seeds))
+            seeds = tuple(int(part) for part in text.split(","))
+    except ValueError as exc:
+        if str(exc).startswith(flag):
+            raise
+        raise ValueError(f"{allowed} (got {text!r})") from None
+    if not seeds or any(not 0 <= s < 2**32 for s in seeds):
+        raise ValueError(f"{allowed}, each from 0 to {2**32 - 1} (got {text!r})")
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(f"{flag}: at most {MAX_SEEDS} seeds (got {text!r})")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{flag}: a seed is repeated (got {text!r})")
+    return seeds
 
 
 def default_jobs() -> int:

@@ -19,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from adaptive_stream.output import write_file
 from adaptive_stream.simulation.report import scenarios_table
 from adaptive_stream.simulation.runs import BEST_FIXED
 
-__all__ = ["main", "render", "replace_between_markers", "verdicts"]
+__all__ = ["main", "render", "replace_between_markers", "update_between_markers", "verdicts"]
 
 
 def render(document: Mapping[str, Any]) -> str:
@@ -70,6 +71,19 @@ def replace_between_markers(text: str, marker: str, block: str) -> str:
     return f"{text[:start]}\n{block.rstrip()}\n{text[stop:]}"
 
 
+def update_between_markers(markdown: Path, marker: str, block: str) -> None:
+    """Replace what lies between ``marker``'s markers in the file ``markdown`` with
+    ``block``; the file is rewritten whole (:func:`adaptive_stream.output.write_file`) or
+    left as it was.
+
+    Raises:
+        OSError: the file cannot be read or written.
+        ValueError: a marker missing, repeated or out of order.
+    """
+    text = markdown.read_text(encoding="utf-8")
+    write_file(markdown, replace_between_markers(text, marker, block))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (module docstring)."""
     parser = argparse.ArgumentParser(
@@ -82,14 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         document = json.loads(args.results.read_text(encoding="utf-8"))
-        text = args.markdown.read_text(encoding="utf-8")
-        updated = replace_between_markers(text, args.marker, render(document))
+        update_between_markers(args.markdown, args.marker, render(document))
     except (OSError, ValueError) as exc:
         print(f"tables: {exc}", file=sys.stderr)
         return 2
-    partial = args.markdown.with_name(args.markdown.name + ".partial")
-    partial.write_text(updated, encoding="utf-8")
-    partial.replace(args.markdown)
     return 0
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adaptive_stream.errors import EXIT_INTERRUPTED, EXIT_OK, SettingsError, fail
+from adaptive_stream.simulation.report import parse_seeds
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -27,41 +27,11 @@ if TYPE_CHECKING:
     from adaptive_stream.tune.compare import ComparisonRow
     from adaptive_stream.tune.study import TuneConfig
 
-__all__ = ["parse_seeds", "run_tune", "scenarios_from"]
-
-
-_SEEDS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+__all__ = ["run_tune", "scenarios_from"]
 
 
 class _InputError(Exception):
     """Bad input found before the study starts."""
-
-
-def parse_seeds(text: str, flag: str = "--seeds") -> tuple[int, ...]:
-    """``1..5``, ``1,4,9`` or ``7`` as seeds (each 0 .. 2**32 - 1, no repeats).
-
-    Raises:
-        ValueError: naming ``flag`` and what is allowed.
-    """
-    allowed = f"{flag}: expected A..B or a comma-separated list of whole numbers"
-    match = _SEEDS.match(text)
-    try:
-        if match:
-            low, high = int(match.group(1)), int(match.group(2))
-            if low > high:
-                raise ValueError(f"{flag}: {text!r} runs backwards")
-            seeds = tuple(range(low, high + 1))
-        else:
-            seeds = tuple(int(part) for part in text.split(","))
-    except ValueError as exc:
-        if str(exc).startswith(flag):
-            raise
-        raise ValueError(f"{allowed} (got {text!r})") from None
-    if not seeds or any(not 0 <= s < 2**32 for s in seeds):
-        raise ValueError(f"{allowed}, each from 0 to {2**32 - 1} (got {text!r})")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"{flag}: a seed is repeated (got {text!r})")
-    return seeds
 
 
 def scenarios_from(spec: str) -> tuple[Scenario, ...]:

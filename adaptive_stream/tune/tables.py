@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from adaptive_stream.output import write_file
-from adaptive_stream.simulation.tables import replace_between_markers
+from adaptive_stream.simulation.tables import update_between_markers
 
 __all__ = ["comparison_table", "main", "speed_table"]
 
@@ -87,9 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             block = speed_table(json.loads(source))
         else:
             block = comparison_table(list(csv.DictReader(source.splitlines())))
-        text = args.markdown.read_text(encoding="utf-8")
-        updated = replace_between_markers(text, args.marker, block)
-        write_file(args.markdown, updated)
+        update_between_markers(args.markdown, args.marker, block)
     except (OSError, ValueError, KeyError) as exc:
         print(f"tables: {args.results}: {exc}", file=sys.stderr)
         return 2

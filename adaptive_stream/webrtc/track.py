@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 import csv
 import fractions
+import io
 import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -25,6 +24,7 @@ from av import AudioFrame
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
+from adaptive_stream.output import write_file
 from adaptive_stream.webrtc.playout import PlayoutBuffer, PlayoutCounts, Slot
 
 if TYPE_CHECKING:
@@ -310,25 +310,18 @@ class AdaptivePlayoutTrack(MediaStreamTrack):
 
     def write_arrivals(self, path: str | os.PathLike[str]) -> int:
         """Write the arrival log as CSV (``capture_ms,arrival_ms``; empty arrival = lost),
-        whole or not at all (a temporary file renamed into place). Returns the rows written.
+        whole or not at all (:func:`adaptive_stream.output.write_file`). Returns the rows
+        written.
 
         Raises:
-            OSError: the file cannot be written.
+            OSError: the file cannot be written (an
+                :class:`~adaptive_stream.output.OutputError`).
         """
         rows = self.arrival_rows()
-        target = Path(path)
-        handle, temporary = tempfile.mkstemp(
-            dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(handle, "w", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(["capture_ms", "arrival_ms"])
-                for capture, arrival in rows:
-                    writer.writerow([f"{capture:.3f}", "" if arrival is None else f"{arrival:.3f}"])
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        out = io.StringIO(newline="")
+        writer = csv.writer(out)
+        writer.writerow(["capture_ms", "arrival_ms"])
+        for capture, arrival in rows:
+            writer.writerow([f"{capture:.3f}", "" if arrival is None else f"{arrival:.3f}"])
+        write_file(path, out.getvalue())
         return len(rows)
