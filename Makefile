@@ -1,5 +1,7 @@
 # Two commands from a fresh clone (they create or reuse .venv):
-#   make run    the main job: a 20 s live run on this machine, ending with its summary
+#   make run    the main job: a 20 s WebRTC call over loopback (aiortc, Opus), a 200 ms
+#               stall every 5 s, played out at the sizes the recommended policy decides
+#   make live   the controller live on this machine for 20 s (psutil), ending with its summary
 #   make test   the whole test suite: ruff, mypy --strict, pytest (slow tests included)
 #   make check  the quick loop: ruff, mypy --strict, pytest without the slow tests
 PYTHON ?= python3
@@ -7,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test check lint typecheck pytest pytest-quick bench clean
+.PHONY: run live demo test check lint typecheck pytest pytest-quick bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -21,6 +23,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/adaptive-stream demo --webrtc --profile quality --duration 20s
+
+live: $(STAMP)
 	$(BIN)/adaptive-stream run --system --duration 20
 
 demo: $(STAMP)
