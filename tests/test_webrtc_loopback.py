@@ -17,7 +17,7 @@ pytest.importorskip("aiortc")
 
 from adaptive_stream.cli import main
 from adaptive_stream.model import SystemMetrics
-from adaptive_stream.settings import AdaptiveBufferSettings
+from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
 from adaptive_stream.webrtc.impairment import PeriodicStalls
 from adaptive_stream.webrtc.loopback import LoopbackResult, run_loopback
 
@@ -93,6 +93,24 @@ def test_the_closed_loop_grows_after_the_first_stall_and_rides_out_the_next() ->
     # Underruns only in the first stall; the next two identical ones are ridden out.
     assert result.underrun_s, "the first stall caused no underrun"
     assert max(result.underrun_s) < 5.5, result.underrun_s
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_recommended_policy_grows_after_the_first_stall_and_rides_out_the_next() -> None:
+    # quality learns from arrival delays, not underruns: it shrinks on the clean start,
+    # the first 150 ms stall finds it short, and the delays that stall left grow it to cover
+    # the next ones. "At most one" underrun over the two later stalls is the margin for a
+    # loaded machine's scheduling (an idle one has none).
+    settings = load_settings("quality")
+    stalls = PeriodicStalls(every_s=3.0, stall_s=0.15)  # at 3, 6 and 9 s
+    result = asyncio.run(run_loopback(settings, stalls, duration_s=9.5, metrics=CalmMachine()))
+    first = [t for t in result.underrun_s if t < 4.5]
+    later = [t for t in result.underrun_s if t >= 5.5]
+    assert len(first) >= 3, result.underrun_s
+    grown = [(at, size) for at, size in result.sizes if 3.0 <= at <= 4.5]
+    assert grown and grown[-1][1] > min(size for at, size in result.sizes if at < 3.0)
+    assert len(later) <= 1, (result.underrun_s, result.sizes)
 
 
 def _leftovers() -> tuple[int, int]:
