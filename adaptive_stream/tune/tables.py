@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from adaptive_stream.simulation.tables import update_between_markers
+from adaptive_stream.docblocks import update_between_markers
 
 __all__ = ["comparison_table", "main", "speed_table"]
 
