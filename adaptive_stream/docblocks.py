@@ -9,11 +9,12 @@ the prefix ``table:``.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from adaptive_stream.output import write_file
 
-__all__ = ["TABLE", "replace_between_markers", "update_between_markers"]
+__all__ = ["TABLE", "marker_parser", "replace_between_markers", "update_between_markers"]
 
 TABLE = "table:"
 """The marker prefix of the docs' tables: ``<!-- table:NAME:begin -->``."""
@@ -46,3 +47,13 @@ def update_between_markers(markdown: Path, marker: str, block: str, *, prefix: s
     """
     text = markdown.read_text(encoding="utf-8")
     write_file(markdown, replace_between_markers(text, marker, block, prefix=prefix))
+
+
+def marker_parser(prog: str, description: str, results_help: str) -> argparse.ArgumentParser:
+    """The command line of a table tool: ``RESULTS MARKDOWN --marker NAME`` (the results
+    file, the Markdown file to update, the table's name between its markers)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("results", type=Path, help=results_help)
+    parser.add_argument("markdown", type=Path, help="the Markdown file to update")
+    parser.add_argument("--marker", required=True, help="the name in <!-- table:NAME:begin -->")
+    return parser

@@ -12,14 +12,16 @@ with the highest R against ``best-fixed``. The file is rewritten whole
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from adaptive_stream.docblocks import replace_between_markers, update_between_markers
+from adaptive_stream.docblocks import (
+    marker_parser,
+    replace_between_markers,
+    update_between_markers,
+)
 from adaptive_stream.simulation.report import scenarios_table
 from adaptive_stream.simulation.runs import BEST_FIXED
 
@@ -57,14 +59,11 @@ def verdicts(scenarios: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m adaptive_stream.simulation.tables",
-        description="Write the table of a compare JSON between markers in a Markdown file.",
-    )
-    parser.add_argument("results", type=Path, help="compare --format json output")
-    parser.add_argument("markdown", type=Path, help="the Markdown file to update")
-    parser.add_argument("--marker", required=True, help="the name in <!-- table:NAME:begin -->")
-    args = parser.parse_args(argv)
+    args = marker_parser(
+        "python -m adaptive_stream.simulation.tables",
+        "Write the table of a compare JSON between markers in a Markdown file.",
+        "compare --format json output",
+    ).parse_args(argv)
     try:
         document = json.loads(args.results.read_text(encoding="utf-8"))
         update_between_markers(args.markdown, args.marker, render(document))
