@@ -24,7 +24,6 @@ from pathlib import Path
 
 from revisions import extract, timed
 
-HERE = Path(__file__).resolve().parent
 ENTRY = "import sys; from adaptive_stream.cli import entry; sys.exit(entry())"
 
 
