@@ -15,49 +15,16 @@ Usage: ``.venv/bin/python benchmarks/compare_jobs.py [--rounds 5] [--base dca81b
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+from revisions import extract, timed
+
 ENTRY = "import sys; from adaptive_stream.cli import entry; sys.exit(entry())"
-
-
-def extract(rev: str, into: Path) -> Path:
-    """``adaptive_stream`` and ``config`` at ``rev`` (``WORKTREE``: as they are on disk)."""
-    into.mkdir(parents=True)
-    if rev == "WORKTREE":
-        for name in ("adaptive_stream", "config"):
-            shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", rev, "adaptive_stream", "config"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    compileall.compile_dir(into / "adaptive_stream", quiet=1)
-    return into
-
-
-def timed(cmd: list[str], where: Path) -> tuple[float, float]:
-    """Wall time and CPU time (user + system, reaped descendants included) of one process."""
-    env = {**os.environ, "PYTHONPATH": str(where)}
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=where)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status):
-        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), cmd)
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -67,8 +34,8 @@ def main() -> int:
     parser.add_argument("--head", default="WORKTREE", help="revision run with --jobs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = extract(args.base, Path(tmp) / "base")
-        head = extract(args.head, Path(tmp) / "head")
+        base = extract(args.base, Path(tmp) / "base", ("adaptive_stream", "config"))
+        head = extract(args.head, Path(tmp) / "head", ("adaptive_stream", "config"))
         python = [sys.executable, "-c", ENTRY, "compare", "--scenario", "all"]
         runs = {
             f"{args.base}: compare --scenario all": (python, base),
@@ -81,7 +48,9 @@ def main() -> int:
             order = list(runs)
             rng.shuffle(order)
             for name in order:
-                times[name].append(timed(*runs[name]))
+                cmd, where = runs[name]
+                env = {**os.environ, "PYTHONPATH": str(where)}
+                times[name].append(timed(cmd, env=env, cwd=where))
     print(f"{args.rounds} rounds, load average before the last round: {os.getloadavg()[0]:.1f}")
     print("| command | wall s (median) | wall s (min..max) | CPU s (median) |")
     print("|---|--:|--:|--:|")

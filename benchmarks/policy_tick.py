@@ -104,10 +104,9 @@ def main() -> None:
     if args.update is None:
         print(table)
         return
-    from adaptive_stream.simulation.tables import replace_between_markers
+    from adaptive_stream.docblocks import update_between_markers
 
-    text = args.update.read_text(encoding="utf-8")
-    args.update.write_text(replace_between_markers(text, args.marker, table), encoding="utf-8")
+    update_between_markers(args.update, args.marker, table)
 
 
 if __name__ == "__main__":

@@ -14,43 +14,18 @@ e.g. ``benchmarks/replay_ab.py c8210c0 HEAD``.
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from revisions import extract, timed
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 ENTRY = "import sys; from adaptive_stream.cli import entry; sys.exit(entry())"
-
-
-def extract(rev: str, into: Path) -> Path:
-    """The package as it is at ``rev``, byte-compiled, in a directory of its own."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "adaptive_stream"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    compileall.compile_dir(into / "adaptive_stream", quiet=1)
-    return into
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall time and CPU time (user + system) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir())
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status):
-        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), cmd)
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -86,10 +61,11 @@ def main() -> int:
         for _ in range(args.rounds):
             random.shuffle(order)  # no revision always runs first, or right after the loop
             for rev in order:
-                wall, cpu = timed(*commands[rev])
+                cmd, env = commands[rev]
+                wall, cpu = timed(cmd, env=env, cwd=tempfile.gettempdir())
                 walls[rev].append(wall)
                 cpus[rev].append(cpu)
-            wall, cpu = timed(plain)
+            wall, cpu = timed(plain, cwd=tempfile.gettempdir())
             walls["plain"].append(wall)
             cpus["plain"].append(cpu)
     plain_wall, plain_cpu = statistics.median(walls["plain"]), statistics.median(cpus["plain"])

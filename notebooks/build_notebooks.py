@@ -13,6 +13,20 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 
+#: The plotting imports of every notebook that draws (the Agg backend: no display needed).
+PLOTS = "import matplotlib\n\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+
+#: The ``show`` helper of every notebook that draws (needs ``io``, ``plt``, ``Image``,
+#: ``display``).
+SHOW = (
+    "def show(fig):\n"
+    '    """Display a figure as a PNG (the Agg backend draws, IPython shows)."""\n'
+    "    buffer = io.BytesIO()\n"
+    "    fig.savefig(buffer, format='png', dpi=80)\n"
+    "    plt.close(fig)\n"
+    "    display(Image(data=buffer.getvalue()))\n\n\n"
+)
+
 EXPLORE = [
     new_markdown_cell(
         "# Exploring the decision stream\n\n"
@@ -128,23 +142,14 @@ COMPARE = [
         "in `docs/policies.md`."
     ),
     new_code_cell(
-        "import io\n\n"
-        "import matplotlib\n\n"
-        "matplotlib.use('Agg')\n"
-        "import matplotlib.pyplot as plt\n"
-        "from IPython.display import Image, Markdown, display\n\n"
+        "import io\n\n" + PLOTS + "from IPython.display import Image, Markdown, display\n\n"
         "from adaptive_stream import load_settings\n"
         "from adaptive_stream.policies import POLICIES\n"
         "from adaptive_stream.simulation import bundled_scenarios, load_scenario, simulate\n"
         "from adaptive_stream.simulation.report import compare, format_table\n\n"
         "POLICY_NAMES = list(POLICIES)\n\n\n"
-        "def show(fig):\n"
-        "    \"\"\"Display a figure as a PNG (the Agg backend draws, IPython shows).\"\"\"\n"
-        "    buffer = io.BytesIO()\n"
-        "    fig.savefig(buffer, format='png', dpi=80)\n"
-        "    plt.close(fig)\n"
-        "    display(Image(data=buffer.getvalue()))\n\n\n"
-        "scenarios = [load_scenario(path) for path in bundled_scenarios().values()]\n"
+        + SHOW
+        + "scenarios = [load_scenario(path) for path in bundled_scenarios().values()]\n"
         "print(', '.join(s.name for s in scenarios))"
     ),
     new_markdown_cell(
@@ -235,11 +240,7 @@ TUNING = [
     ),
     new_code_cell(
         "import io\n"
-        "import warnings\n\n"
-        "import matplotlib\n\n"
-        "matplotlib.use('Agg')\n"
-        "import matplotlib.pyplot as plt\n"
-        "import optuna\n"
+        "import warnings\n\n" + PLOTS + "import optuna\n"
         "from IPython.display import Image, display\n\n"
         "from adaptive_stream import load_settings\n"
         "from adaptive_stream.simulation import load_scenario\n"
@@ -249,13 +250,8 @@ TUNING = [
         "from adaptive_stream.tune.study import (\n"
         "    TuneConfig, best_trial, open_study, run_study, trial_settings)\n\n"
         "warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)\n\n\n"
-        "def show(fig):\n"
-        "    \"\"\"Display a figure as a PNG (the Agg backend draws, IPython shows).\"\"\"\n"
-        "    buffer = io.BytesIO()\n"
-        "    fig.savefig(buffer, format='png', dpi=80)\n"
-        "    plt.close(fig)\n"
-        "    display(Image(data=buffer.getvalue()))\n\n\n"
-        "base = load_settings(policy='feedback')\n"
+        + SHOW
+        + "base = load_settings(policy='feedback')\n"
         "scenarios = tuple(load_scenario(name) for name in ('startup', 'network-jitter'))\n"
         "space = policy_space('feedback', base)\n"
         "for name, allowed in space.describe().items():\n"
@@ -343,16 +339,12 @@ RECORDED = [
         "frame) and 500 kbit/s of video cross traffic share the link's FIFO, then 25 ms of "
         "propagation. The bundled `link-outages` scenario uses a trace the project generates "
         "(a 1 Mbit/s uplink with seeded outages, `python -m adaptive_stream.simulation.linkgen "
-        "outages`); point `SCENARIO` at a scenario file with `link_trace = \"...\"` to use a "
+        'outages`); point `SCENARIO` at a scenario file with `link_trace = "..."` to use a '
         "recorded one (docs/yardstick.md says where to find them). Every run is scored with "
         "the ITU-T G.107 E-model (R and MOS)."
     ),
     new_code_cell(
-        "import io\n\n"
-        "import matplotlib\n\n"
-        "matplotlib.use('Agg')\n"
-        "import matplotlib.pyplot as plt\n"
-        "from IPython.display import Image, Markdown, display\n\n"
+        "import io\n\n" + PLOTS + "from IPython.display import Image, Markdown, display\n\n"
         "from adaptive_stream import load_settings\n"
         "from adaptive_stream.policies import POLICIES\n"
         "from adaptive_stream.simulation import load_scenario, simulate\n"
@@ -361,14 +353,7 @@ RECORDED = [
         "from adaptive_stream.simulation.report import comparison_table\n"
         "from adaptive_stream.simulation.runs import BEST_FIXED, compare_runs\n\n"
         "SCENARIO = 'link-outages'\n"
-        "FRAME_US = 20_000\n\n\n"
-        "def show(fig):\n"
-        "    \"\"\"Display a figure as a PNG (the Agg backend draws, IPython shows).\"\"\"\n"
-        "    buffer = io.BytesIO()\n"
-        "    fig.savefig(buffer, format='png', dpi=80)\n"
-        "    plt.close(fig)\n"
-        "    display(Image(data=buffer.getvalue()))\n\n\n"
-        "scenario = load_scenario(SCENARIO)\n"
+        "FRAME_US = 20_000\n\n\n" + SHOW + "scenario = load_scenario(SCENARIO)\n"
         "trace = scenario.link_trace\n"
         "print(f'{scenario.name}: {trace.source}, {len(trace.opportunities_ms)} opportunities '\n"
         "      f'over {trace.period_ms / 1000:g} s, cross traffic {scenario.cross_traffic_kbps:g} kbit/s')"
@@ -416,7 +401,7 @@ RECORDED = [
     ),
     new_code_cell(
         "def loss_for(r, latency_ms, burst, device_ms=20.0, ie=0.0, bpl=25.1):\n"
-        "    \"\"\"The loss (%) at which R falls to r at this latency (None if out of reach).\"\"\"\n"
+        '    """The loss (%) at which R falls to r at this latency (None if out of reach)."""\n'
         "    budget = R0 - delay_impairment(latency_ms + device_ms) - r  # what Ie_eff may take\n"
         "    if budget < ie:\n"
         "        return None\n"

@@ -42,7 +42,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 FRAME_MS = 20
@@ -365,6 +365,47 @@ def _mixed_phases(rng: random.Random, seconds: float) -> list[str]:
     ]
 
 
+def _write_scenario(
+    folder: Path,
+    family: str,
+    i: int,
+    rng: random.Random,
+    *,
+    seed: int,
+    logged: Mapping[str, Callable[[random.Random], tuple[str, list[float | None]]]],
+) -> list[Path]:
+    """Write ``folder/FAMILY-I.toml`` with ``rng`` (and its arrivals log for a logged family;
+    ``mixed`` draws one of :data:`LOGGED`); ``logged`` maps the logged families to their
+    makers. Returns the files written, the log first."""
+    written: list[Path] = []
+    name = f"{family}-{i}"
+    head = HEADER.format(seed=seed, family=family)
+    if family == "startup":
+        description, phases = startup(rng)
+        stall = description.split()[1]
+        text = head + _toml(name, description, phases, startup_delay=f"{stall}ms")
+    elif family in PHASED:
+        description, phases = PHASED[family](rng)
+        text = head + _toml(name, description, phases)
+    else:
+        maker = logged[family] if family != "mixed" else rng.choice(list(LOGGED.values()))
+        description, delays = maker(rng)
+        log = folder / f"{name}.csv"
+        log.write_text(_log(delays))
+        written.append(log)
+        seconds = len(delays) * FRAME_MS / 1000
+        if family == "mixed":
+            description = f"{description}, with CPU spikes and a silent monitor"
+            phases = _mixed_phases(rng, seconds)
+        else:
+            phases = [_phase("recorded", seconds)]
+        text = head + _toml(name, description, phases, arrivals=log.name)
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    written.append(path)
+    return written
+
+
 def write_sets(out: Path, seed: int) -> list[Path]:
     """Write both sets under ``out``; returns the files written."""
     written: list[Path] = []
@@ -375,32 +416,7 @@ def write_sets(out: Path, seed: int) -> list[Path]:
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(1, count + 1):
                 rng = random.Random(master.getrandbits(32))
-                name = f"{family}-{i}"
-                head = HEADER.format(seed=seed, family=family)
-                if family == "startup":
-                    description, phases = startup(rng)
-                    stall = description.split()[1]
-                    text = head + _toml(name, description, phases, startup_delay=f"{stall}ms")
-                elif family in PHASED:
-                    description, phases = PHASED[family](rng)
-                    text = head + _toml(name, description, phases)
-                else:
-                    logged = list(LOGGED.values())
-                    maker = LOGGED[family] if family != "mixed" else rng.choice(logged)
-                    description, delays = maker(rng)
-                    log = folder / f"{name}.csv"
-                    log.write_text(_log(delays))
-                    written.append(log)
-                    seconds = len(delays) * FRAME_MS / 1000
-                    if family == "mixed":
-                        description = f"{description}, with CPU spikes and a silent monitor"
-                        phases = _mixed_phases(rng, seconds)
-                    else:
-                        phases = [_phase("recorded", seconds)]
-                    text = head + _toml(name, description, phases, arrivals=log.name)
-                path = folder / f"{name}.toml"
-                path.write_text(text)
-                written.append(path)
+                written += _write_scenario(folder, family, i, rng, seed=seed, logged=LOGGED)
     return written
 
 
@@ -422,32 +438,9 @@ def write_heldout2(out: Path, seed: int) -> list[Path]:
     for family in families:
         counts[family] = i = counts.get(family, 0) + 1
         rng = random.Random(master.getrandbits(32))
-        name = f"{family}-{i}"
-        head = HEADER.format(seed=seed, family=family)
-        if family == "startup":
-            description, phases = startup(rng)
-            stall = description.split()[1]
-            text = head + _toml(name, description, phases, startup_delay=f"{stall}ms")
-        elif family in PHASED:
-            description, phases = PHASED[family](rng)
-            text = head + _toml(name, description, phases)
-        else:
-            logged = list(LOGGED.values())
-            maker = {**LOGGED, **NEW_FAMILIES}.get(family) or rng.choice(logged)
-            description, delays = maker(rng)
-            log = folder / f"{name}.csv"
-            log.write_text(_log(delays))
-            written.append(log)
-            seconds = len(delays) * FRAME_MS / 1000
-            if family == "mixed":
-                description = f"{description}, with CPU spikes and a silent monitor"
-                phases = _mixed_phases(rng, seconds)
-            else:
-                phases = [_phase("recorded", seconds)]
-            text = head + _toml(name, description, phases, arrivals=log.name)
-        path = folder / f"{name}.toml"
-        path.write_text(text)
-        written.append(path)
+        written += _write_scenario(
+            folder, family, i, rng, seed=seed, logged={**LOGGED, **NEW_FAMILIES}
+        )
     return written
 
 

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adaptive_stream.simulation.tables import replace_between_markers
+from adaptive_stream.docblocks import update_between_markers
 
 RECOMMENDED = "quality"
 FRAME_S = 0.02  # the scenarios' frame duration (frames to minutes)
@@ -28,12 +28,9 @@ ORDER = ("quality", "feedback", "neteq", "roc", "oboe", "pulseaudio", "jetkvm", 
 
 
 def render(title: str, files: list[Path]) -> str:
-    scenarios: dict[str, dict[str, dict[str, float]]] = {}
-    seeds: list[int] = []
-    for path in files:
-        data = json.loads(path.read_text())
-        seeds = data.get("seeds", seeds)
-        scenarios.update(data["scenarios"])
+    document = merge(files)
+    scenarios: dict[str, dict[str, dict[str, float]]] = document["scenarios"]
+    seeds: list[int] = document["seeds"]
     policies = [p for p in ORDER if any(p in s for s in scenarios.values())]
     head = [
         "scenario",
@@ -115,8 +112,7 @@ def main() -> None:
     if args.merge is not None:
         args.merge.write_text(json.dumps(merge(args.json), indent=1) + "\n")
     if args.update is not None:
-        text = args.update.read_text()
-        args.update.write_text(replace_between_markers(text, args.marker or "", table))
+        update_between_markers(args.update, args.marker or "", table)
     else:
         print(table)
 

@@ -12,14 +12,16 @@ with the highest R against ``best-fixed``. The file is rewritten whole
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from adaptive_stream.output import write_file
+from adaptive_stream.docblocks import (
+    marker_parser,
+    replace_between_markers,
+    update_between_markers,
+)
 from adaptive_stream.simulation.report import scenarios_table
 from adaptive_stream.simulation.runs import BEST_FIXED
 
@@ -55,45 +57,13 @@ def verdicts(scenarios: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def replace_between_markers(text: str, marker: str, block: str) -> str:
-    """``text`` with the lines between ``<!-- table:MARKER:begin -->`` and
-    ``<!-- table:MARKER:end -->`` replaced by ``block``.
-
-    Raises:
-        ValueError: a marker missing, repeated or out of order.
-    """
-    begin, end = f"<!-- table:{marker}:begin -->", f"<!-- table:{marker}:end -->"
-    if text.count(begin) != 1 or text.count(end) != 1:
-        raise ValueError(f"expected one {begin} and one {end}")
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    if stop < start:
-        raise ValueError(f"{end} comes before {begin}")
-    return f"{text[:start]}\n{block.rstrip()}\n{text[stop:]}"
-
-
-def update_between_markers(markdown: Path, marker: str, block: str) -> None:
-    """Replace what lies between ``marker``'s markers in the file ``markdown`` with
-    ``block``; the file is rewritten whole (:func:`adaptive_stream.output.write_file`) or
-    left as it was.
-
-    Raises:
-        OSError: the file cannot be read or written.
-        ValueError: a marker missing, repeated or out of order.
-    """
-    text = markdown.read_text(encoding="utf-8")
-    write_file(markdown, replace_between_markers(text, marker, block))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m adaptive_stream.simulation.tables",
-        description="Write the table of a compare JSON between markers in a Markdown file.",
-    )
-    parser.add_argument("results", type=Path, help="compare --format json output")
-    parser.add_argument("markdown", type=Path, help="the Markdown file to update")
-    parser.add_argument("--marker", required=True, help="the name in <!-- table:NAME:begin -->")
-    args = parser.parse_args(argv)
+    args = marker_parser(
+        "python -m adaptive_stream.simulation.tables",
+        "Write the table of a compare JSON between markers in a Markdown file.",
+        "compare --format json output",
+    ).parse_args(argv)
     try:
         document = json.loads(args.results.read_text(encoding="utf-8"))
         update_between_markers(args.markdown, args.marker, render(document))

@@ -13,15 +13,13 @@ was; errors are one line, exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from adaptive_stream.simulation.tables import update_between_markers
+from adaptive_stream.docblocks import marker_parser, update_between_markers
 
 __all__ = ["comparison_table", "main", "speed_table"]
 
@@ -72,14 +70,11 @@ def speed_table(report: Mapping[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m adaptive_stream.tune.tables",
-        description="Write a tune table between markers in a Markdown file.",
-    )
-    parser.add_argument("results", type=Path, help="comparison.csv, or tune_speed.py --json")
-    parser.add_argument("markdown", type=Path, help="the Markdown file to update")
-    parser.add_argument("--marker", required=True, help="the name in <!-- table:NAME:begin -->")
-    args = parser.parse_args(argv)
+    args = marker_parser(
+        "python -m adaptive_stream.tune.tables",
+        "Write a tune table between markers in a Markdown file.",
+        "comparison.csv, or tune_speed.py --json",
+    ).parse_args(argv)
     try:
         source = args.results.read_text(encoding="utf-8")
         if args.results.suffix == ".json":
