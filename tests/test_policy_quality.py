@@ -401,3 +401,42 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
     for decision in first:
         assert low <= decision.input_size == decision.output_size <= high
         assert decision.reason
+
+
+def stall_then_steady(stall_ms: float, at_tick: int) -> Delays:
+    """20 ms delays, but the frames of tick ``at_tick`` start with a stall of ``stall_ms``:
+    the frames captured during it arrive together when it ends."""
+    held = round(stall_ms / 20)
+
+    def delays(tick: int) -> list[int]:
+        if tick != at_tick:
+            return [20_000_000] * 25
+        return [round((stall_ms - 20 * k + 20) * 1e6) for k in range(held)] + [20_000_000] * (
+            25 - held
+        )
+
+    return delays
+
+
+class TestStartUp:
+    """The delays of the frames captured before the first one arrived are the start-up
+    stall's (device open, first packets), not the network's: they are not learned."""
+
+    START = FrameLimits()._replace(default_size=3)
+
+    def test_a_start_up_stall_is_not_learned(self) -> None:
+        p = policy(limits=self.START, startup_grace=timedelta(0))
+        _, _, out = run(p, 20, stall_then_steady(300, at_tick=0))
+        assert set(sizes(out)) == {3}
+
+    def test_the_same_stall_later_is(self) -> None:
+        p = policy(limits=self.START, startup_grace=timedelta(0))
+        _, _, out = run(p, 20, stall_then_steady(300, at_tick=4))
+        assert max(sizes(out)) > 3
+
+    def test_a_start_below_the_path_delay_grows_at_the_first_tick(self) -> None:
+        # 150 ms on every frame from the start: the first tick's frames are enough to go to 8.
+        p = policy(limits=self.START, startup_grace=timedelta(0))
+        _, _, out = run(p, 5, steady(150))
+        assert out[0].input_size == 8
+        assert out[0].reason.startswith("grow 3 -> 8")

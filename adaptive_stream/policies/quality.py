@@ -43,8 +43,11 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
-applied by :func:`~adaptive_stream.policies.make_policy`); arrival delays within
-``startup_grace`` of the first tick are start-up delays and are not learned (Oboe's lesson);
+applied by :func:`~adaptive_stream.policies.make_policy`); start-up delays are not learned
+(Oboe's lesson): the delays of the frames captured before the first frame arrived (delay
+``d`` of the first frame: the first ``d / frame`` frames, which waited for a start-up stall,
+not for the network; the ``k``-th delay is taken as the ``k``-th frame's), and any arrival
+delay within ``startup_grace`` of the first tick (the quality profile sets it to 0);
 until :data:`MIN_EVIDENCE` of delays has been learned the size holds (or, with no arrival
 delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
 ``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
@@ -96,15 +99,16 @@ __all__ = [
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
-#: Frames of delay evidence needed before the policy moves (one second at 20 ms frames).
-MIN_EVIDENCE = 25.0
+#: Frames of delay evidence needed before the policy moves (200 ms at 20 ms frames: the
+#: first tick's arrivals, so that a start below the path's delay is left at the first tick).
+MIN_EVIDENCE = 10.0
 #: How far back the session's figures reach (older frames are forgotten): about a long call.
 SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
 REVERSAL_GUARD = timedelta(seconds=5)
 #: Ramp detection: each tick's smallest arrival delay (the path's base delay then) rising
 #: on this many ticks in a row...
-RAMP_TICKS = 7
+RAMP_TICKS = 5
 #: ...by more than this on average (ns per second: 10 ms/s) is a ramp (a queue filling).
 RAMP_MIN_RATE = 10e6
 #: During a ramp, the size covers the last tick's largest delay plus the rise expected over
@@ -168,6 +172,9 @@ class QualityState(NamedTuple):
         base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
         rising: on how many ticks in a row the smallest delay rose.
         ramp_from: the smallest delay when it started rising (ns).
+        startup_frames: how many frames were captured before the first one arrived (the
+            first delay in frames), whose delays are the start-up stall's and are not
+            learned; -1 before the first delay.
     """
 
     size: int
@@ -185,6 +192,7 @@ class QualityState(NamedTuple):
     base_ns: int = -1
     rising: int = 0
     ramp_from: int = 0
+    startup_frames: int = -1
 
 
 def _ms(ns: float) -> str:
@@ -280,12 +288,17 @@ class QualityPolicy(FramePolicy):
             else:
                 histogram = (0.0,) * (limits.max_size + 2)
         arrivals = latency.since(state.samples_seen)
+        frame_ns = limits.frame_ns
+        first_index = latency.samples - len(arrivals)  # the first new delay's frame
+        startup_frames = state.startup_frames
+        if startup_frames < 0 and arrivals and first_index == 0:
+            startup_frames = arrivals[0] // frame_ns
         if not in_grace:
             counts = [weight * self._keep for weight in histogram]
             top = len(counts) - 1
-            frame_ns = limits.frame_ns
-            for delay in arrivals:
-                counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
+            for index, delay in enumerate(arrivals, first_index):
+                if index >= startup_frames:
+                    counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
             missed = latency.samples - state.samples_seen - len(arrivals)
             if missed > 0 and arrivals:  # older than the summary's window: at least as late
                 counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
@@ -332,6 +345,7 @@ class QualityPolicy(FramePolicy):
                 base_ns,
                 rising,
                 ramp_from,
+                startup_frames,
             )
             return new_state, frame_decision(
                 now,
