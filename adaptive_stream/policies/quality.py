@@ -23,7 +23,7 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 3. **Score.** For every size ``B`` in ``[min, max]``, the E-model's R (G.107, the
    formulas of :mod:`adaptive_stream.simulation.emodel`) of the session if the next
    ``quality_memory`` were played at ``B``: the session's mean mouth-to-ear delay and loss
-   so far (over the last :data:`SESSION`, the start-up grace left out), blended with
+   so far (over the last :data:`SESSION`), blended with
    ``B x frame + quality_device_delay`` of delay and the late share of ``B`` (plus the
    ``|B - size|`` audible events of getting there: a stretched slot per frame grown, a
    dropped frame per frame shrunk) for the frames ahead; burst ratio :data:`BURST_RATIO`.
@@ -46,8 +46,10 @@ outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any pol
 applied by :func:`~adaptive_stream.policies.make_policy`); start-up delays are not learned
 (Oboe's lesson): the delays of the frames captured before the first frame arrived (delay
 ``d`` of the first frame: the first ``d / frame`` frames, which waited for a start-up stall,
-not for the network; the ``k``-th delay is taken as the ``k``-th frame's), and any arrival
-delay within ``startup_grace`` of the first tick (the quality profile sets it to 0);
+not for the network; the ``k``-th delay is taken as the ``k``-th frame's). It starts at
+``min_buffer_size`` (``default_buffer_size`` is the firmware's start, not read here): the
+first tick's delays are enough to grow on, while a start too large costs a dropped frame per
+frame shrunk, and its delay until then;
 until :data:`MIN_EVIDENCE` of delays has been learned the size holds (or, with no arrival
 delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
 ``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
@@ -130,7 +132,6 @@ class QualityParams(NamedTuple):
     cpu_high: float = 60.0
     memory_low: float = 50.0
     memory_high: float = 75.0
-    startup_grace: timedelta = timedelta(seconds=2)
     stale_after: timedelta = timedelta(milliseconds=1500)
 
     @classmethod
@@ -144,7 +145,6 @@ class QualityParams(NamedTuple):
             cpu_high=settings.cpu_high_threshold,
             memory_low=settings.memory_low_threshold,
             memory_high=settings.memory_high_threshold,
-            startup_grace=settings.startup_grace,
             stale_after=settings.metrics_stale_after,
         )
 
@@ -216,7 +216,6 @@ class QualityPolicy(FramePolicy):
         "cpu_high_threshold",
         "memory_low_threshold",
         "memory_high_threshold",
-        "startup_grace",
         "stale_after",
     )
 
@@ -239,7 +238,7 @@ class QualityPolicy(FramePolicy):
 
     def initial_state(self) -> QualityState:
         limits = self.params.limits
-        return QualityState(limits.clamp(limits.default_size))
+        return QualityState(limits.min_size)
 
     def _condition(self, metrics: SystemMetrics, previous: int) -> int:
         """Busy from the high thresholds, calm below the middle of low and high; between
@@ -270,7 +269,6 @@ class QualityPolicy(FramePolicy):
         limits = p.limits
         before = state.size
         started = state.started or now
-        in_grace = now - started < p.startup_grace
 
         # Staleness: stale metrics keep the last condition and forbid shrinking.
         metrics_age = now - metrics.sampled_at if metrics.sampled_at is not None else None
@@ -293,16 +291,15 @@ class QualityPolicy(FramePolicy):
         startup_frames = state.startup_frames
         if startup_frames < 0 and arrivals and first_index == 0:
             startup_frames = arrivals[0] // frame_ns
-        if not in_grace:
-            counts = [weight * self._keep for weight in histogram]
-            top = len(counts) - 1
-            for index, delay in enumerate(arrivals, first_index):
-                if index >= startup_frames:
-                    counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
-            missed = latency.samples - state.samples_seen - len(arrivals)
-            if missed > 0 and arrivals:  # older than the summary's window: at least as late
-                counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
-            histogram = tuple(counts)
+        counts = [weight * self._keep for weight in histogram]
+        top = len(counts) - 1
+        for index, delay in enumerate(arrivals, first_index):
+            if index >= startup_frames:
+                counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
+        missed = latency.samples - state.samples_seen - len(arrivals)
+        if missed > 0 and arrivals:  # older than the summary's window: at least as late
+            counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
+        histogram = tuple(counts)
         histograms[condition] = histogram
 
         fresh_underruns = latency.underruns - state.underruns_seen
@@ -322,9 +319,8 @@ class QualityPolicy(FramePolicy):
             if size > before:
                 grew_at, grew_in = now, condition
             # The session's figures, as the E-model will weigh them: this tick's frames at
-            # this size, its underruns and the frames this change makes audible (not in
-            # the start-up grace: start-up xruns come before the call is heard).
-            frames = self._tick_frames if not in_grace else 0.0
+            # this size, its underruns and the frames this change makes audible.
+            frames = self._tick_frames
             session = min(self._session, state.session_frames + frames)
             share = frames / session if session else 0.0
             delay_ms = size * self._frame_ms + self._device_ms
@@ -370,9 +366,6 @@ class QualityPolicy(FramePolicy):
 
         # 3. Not enough evidence yet.
         total = sum(histogram)
-        if in_grace:
-            why = f"hold at {current_size}: start-up, delays not learned yet ({where})"
-            return done(current_size, current_size, why + note)
         if total < MIN_EVIDENCE:
             if latency.samples == 0 and fresh_underruns > 0:
                 size = limits.clamp(current_size + 1)
