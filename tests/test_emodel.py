@@ -141,6 +141,9 @@ def test_burst_ratio_is_positive(sequence: list[bool]) -> None:
 def test_audible_starts_at_the_first_frame_played() -> None:
     assert audible("llos.d") == "os.d"
     assert audible("ll") == ""
+    assert audible("llos.d", 1) == "los.d"
+    assert audible("llos.d", 5) == "os.d"
+    assert audible("ll", 0) == "ll"
 
 
 class TestFiguresOfARun:

@@ -61,7 +61,51 @@ def test_fixed_run_is_the_closed_loop_with_the_fixed_policy(size: int, seed: int
     direct = fixed_run(scenario, plan_audio_path(scenario, 20_000), size)
     assert figures_of(direct) == figures_of(closed)
     assert direct.playout == closed.playout
+    assert direct.heard_from == closed.heard_from
     assert direct.end_us == closed.end_us
+
+
+#: 10 s on a 200 ms route, then 10 s on a 20 ms one: a buffer under 10 frames plays
+#: nothing on the first route.
+SLOW_ROUTE = Scenario(
+    "slow-route",
+    (
+        Phase("slow", 10 * S, network_delay=timedelta(milliseconds=200)),
+        Phase("fast", 10 * S, network_delay=timedelta(milliseconds=20)),
+    ),
+    startup=2 * S,
+)
+
+
+class TestHeardFrom:
+    """The call is heard from the first frame played or the end of the start-up window,
+    whichever comes first."""
+
+    def test_a_buffer_silent_past_the_start_up_window_pays_for_it(self) -> None:
+        path = plan_audio_path(SLOW_ROUTE, 20_000)
+        silent = figures_of(fixed_run(SLOW_ROUTE, path, 5))
+        # 10 s late, 10 s played: half the call is lost, though nothing before it was played.
+        assert silent.late >= 490
+        assert 45.0 < silent.loss_percent < 55.0
+        assert silent.r_factor < 30.0
+        size, best = best_fixed(SLOW_ROUTE, path, 3, 20)
+        assert size == 11 and best.loss_percent < 0.5
+
+    def test_late_frames_within_the_start_up_window_stay_a_start_up_transient(self) -> None:
+        stall = Scenario("stall", (CALM,), startup_delay=timedelta(milliseconds=300), startup=S)
+        run = fixed_run(stall, plan_audio_path(stall, 20_000), 3)
+        assert run.late > 10
+        assert figures_of(run).loss_percent == 0.0
+
+    @pytest.mark.parametrize("size", [3, 5, 11, 30])
+    def test_the_closed_loop_marks_the_same_slot(self, size: int) -> None:
+        config = load_settings(
+            policy="fixed", min_buffer_size=1, default_buffer_size=size, max_buffer_size=30
+        )
+        closed = simulate(SLOW_ROUTE, config)
+        direct = fixed_run(SLOW_ROUTE, plan_audio_path(SLOW_ROUTE, 20_000), size)
+        assert closed.heard_from == direct.heard_from == max(0, 100 - size)
+        assert figures_of(closed) == figures_of(direct)
 
 
 def test_lost_frames_are_told_apart_alike_by_the_fixed_playout_and_the_closed_loop() -> None:
@@ -156,7 +200,7 @@ def test_every_size_is_scored_as_its_fixed_run(lost: frozenset[int]) -> None:
 
 @given(st.text(alphabet="oldsx", max_size=40))
 def test_quality_counts_as_the_e_model_does(codes: str) -> None:
-    heard = audible(codes)
+    heard = audible(codes, len(codes) // 2)
     score = quality(heard, 100.0, SHORT)
     assert score.burst_ratio == burst_ratio(c != "o" for c in heard)
     assert score.loss_percent == loss_percent(len(heard) - heard.count("o"), heard.count("o"))

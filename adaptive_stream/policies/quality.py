@@ -23,7 +23,7 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 3. **Score.** For every size ``B`` in ``[min, max]``, the E-model's R (G.107, the
    formulas of :mod:`adaptive_stream.simulation.emodel`) of the session if the next
    ``quality_memory`` were played at ``B``: the session's mean mouth-to-ear delay and loss
-   so far (over the last :data:`SESSION`, the start-up grace left out), blended with
+   so far (over the last :data:`SESSION`), blended with
    ``B x frame + quality_device_delay`` of delay and the late share of ``B`` (plus the
    ``|B - size|`` audible events of getting there: a stretched slot per frame grown, a
    dropped frame per frame shrunk) for the frames ahead; burst ratio :data:`BURST_RATIO`.
@@ -43,8 +43,13 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
-applied by :func:`~adaptive_stream.policies.make_policy`); arrival delays within
-``startup_grace`` of the first tick are start-up delays and are not learned (Oboe's lesson);
+applied by :func:`~adaptive_stream.policies.make_policy`); start-up delays are not learned
+(Oboe's lesson): the delays of the frames captured before the first frame arrived (delay
+``d`` of the first frame: the first ``d / frame`` frames, which waited for a start-up stall,
+not for the network; the ``k``-th delay is taken as the ``k``-th frame's). It starts at
+``min_buffer_size`` (``default_buffer_size`` is the firmware's start, not read here): the
+first tick's delays are enough to grow on, while a start too large costs a dropped frame per
+frame shrunk, and its delay until then;
 until :data:`MIN_EVIDENCE` of delays has been learned the size holds (or, with no arrival
 delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
 ``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
@@ -96,15 +101,16 @@ __all__ = [
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
-#: Frames of delay evidence needed before the policy moves (one second at 20 ms frames).
-MIN_EVIDENCE = 25.0
+#: Frames of delay evidence needed before the policy moves (200 ms at 20 ms frames: the
+#: first tick's arrivals, so that a start below the path's delay is left at the first tick).
+MIN_EVIDENCE = 10.0
 #: How far back the session's figures reach (older frames are forgotten): about a long call.
 SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
 REVERSAL_GUARD = timedelta(seconds=5)
 #: Ramp detection: each tick's smallest arrival delay (the path's base delay then) rising
 #: on this many ticks in a row...
-RAMP_TICKS = 7
+RAMP_TICKS = 5
 #: ...by more than this on average (ns per second: 10 ms/s) is a ramp (a queue filling).
 RAMP_MIN_RATE = 10e6
 #: During a ramp, the size covers the last tick's largest delay plus the rise expected over
@@ -126,7 +132,6 @@ class QualityParams(NamedTuple):
     cpu_high: float = 60.0
     memory_low: float = 50.0
     memory_high: float = 75.0
-    startup_grace: timedelta = timedelta(seconds=2)
     stale_after: timedelta = timedelta(milliseconds=1500)
 
     @classmethod
@@ -140,7 +145,6 @@ class QualityParams(NamedTuple):
             cpu_high=settings.cpu_high_threshold,
             memory_low=settings.memory_low_threshold,
             memory_high=settings.memory_high_threshold,
-            startup_grace=settings.startup_grace,
             stale_after=settings.metrics_stale_after,
         )
 
@@ -168,6 +172,9 @@ class QualityState(NamedTuple):
         base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
         rising: on how many ticks in a row the smallest delay rose.
         ramp_from: the smallest delay when it started rising (ns).
+        startup_frames: how many frames were captured before the first one arrived (the
+            first delay in frames), whose delays are the start-up stall's and are not
+            learned; -1 before the first delay.
     """
 
     size: int
@@ -185,6 +192,7 @@ class QualityState(NamedTuple):
     base_ns: int = -1
     rising: int = 0
     ramp_from: int = 0
+    startup_frames: int = -1
 
 
 def _ms(ns: float) -> str:
@@ -208,7 +216,6 @@ class QualityPolicy(FramePolicy):
         "cpu_high_threshold",
         "memory_low_threshold",
         "memory_high_threshold",
-        "startup_grace",
         "stale_after",
     )
 
@@ -231,7 +238,7 @@ class QualityPolicy(FramePolicy):
 
     def initial_state(self) -> QualityState:
         limits = self.params.limits
-        return QualityState(limits.clamp(limits.default_size))
+        return QualityState(limits.min_size)
 
     def _condition(self, metrics: SystemMetrics, previous: int) -> int:
         """Busy from the high thresholds, calm below the middle of low and high; between
@@ -262,7 +269,6 @@ class QualityPolicy(FramePolicy):
         limits = p.limits
         before = state.size
         started = state.started or now
-        in_grace = now - started < p.startup_grace
 
         # Staleness: stale metrics keep the last condition and forbid shrinking.
         metrics_age = now - metrics.sampled_at if metrics.sampled_at is not None else None
@@ -280,16 +286,20 @@ class QualityPolicy(FramePolicy):
             else:
                 histogram = (0.0,) * (limits.max_size + 2)
         arrivals = latency.since(state.samples_seen)
-        if not in_grace:
-            counts = [weight * self._keep for weight in histogram]
-            top = len(counts) - 1
-            frame_ns = limits.frame_ns
-            for delay in arrivals:
+        frame_ns = limits.frame_ns
+        first_index = latency.samples - len(arrivals)  # the first new delay's frame
+        startup_frames = state.startup_frames
+        if startup_frames < 0 and arrivals and first_index == 0:
+            startup_frames = arrivals[0] // frame_ns
+        counts = [weight * self._keep for weight in histogram]
+        top = len(counts) - 1
+        for index, delay in enumerate(arrivals, first_index):
+            if index >= startup_frames:
                 counts[min(top, max(0, -(-delay // frame_ns)))] += 1.0
-            missed = latency.samples - state.samples_seen - len(arrivals)
-            if missed > 0 and arrivals:  # older than the summary's window: at least as late
-                counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
-            histogram = tuple(counts)
+        missed = latency.samples - state.samples_seen - len(arrivals)
+        if missed > 0 and arrivals:  # older than the summary's window: at least as late
+            counts[min(top, max(0, -(-max(arrivals) // frame_ns)))] += missed
+        histogram = tuple(counts)
         histograms[condition] = histogram
 
         fresh_underruns = latency.underruns - state.underruns_seen
@@ -309,9 +319,8 @@ class QualityPolicy(FramePolicy):
             if size > before:
                 grew_at, grew_in = now, condition
             # The session's figures, as the E-model will weigh them: this tick's frames at
-            # this size, its underruns and the frames this change makes audible (not in
-            # the start-up grace: start-up xruns come before the call is heard).
-            frames = self._tick_frames if not in_grace else 0.0
+            # this size, its underruns and the frames this change makes audible.
+            frames = self._tick_frames
             session = min(self._session, state.session_frames + frames)
             share = frames / session if session else 0.0
             delay_ms = size * self._frame_ms + self._device_ms
@@ -332,6 +341,7 @@ class QualityPolicy(FramePolicy):
                 base_ns,
                 rising,
                 ramp_from,
+                startup_frames,
             )
             return new_state, frame_decision(
                 now,
@@ -356,9 +366,6 @@ class QualityPolicy(FramePolicy):
 
         # 3. Not enough evidence yet.
         total = sum(histogram)
-        if in_grace:
-            why = f"hold at {current_size}: start-up, delays not learned yet ({where})"
-            return done(current_size, current_size, why + note)
         if total < MIN_EVIDENCE:
             if latency.samples == 0 and fresh_underruns > 0:
                 size = limits.clamp(current_size + 1)

@@ -106,6 +106,9 @@ class SimulationRun(NamedTuple):
         end_us: when the last frame was played or found late or lost.
         playout: every slot's outcome after the pre-roll, in order (one code each, module
             docstring).
+        heard_from: the index in ``playout`` of the first slot at or after the scenario's
+            ``startup`` window (the call is heard from there at the latest, module
+            docstring of :mod:`.figures`), or ``len(playout)`` if the run ended before.
     """
 
     scenario: Scenario
@@ -124,6 +127,7 @@ class SimulationRun(NamedTuple):
     end_us: int
     lost: int = 0
     playout: str = ""
+    heard_from: int = 0
 
     @property
     def frames(self) -> int:
@@ -210,7 +214,8 @@ def simulate(
     played_us: list[int] = []
     counts = {"played": 0, "dropped": 0, "late": 0, "lost": 0, "stretched": 0, "prefill": 0}
     playout: list[str] = []
-    cursor = {"next": 0, "arrived": 0, "end": 0}
+    cursor = {"next": 0, "arrived": 0, "end": 0, "heard_from": -1}
+    startup_us = _us(scenario.startup)
 
     def slot(scheduler: abc.SchedulerBase, j: int | None) -> None:
         # Every slot before the next tick in one action: the slots only push arrival delays
@@ -229,6 +234,8 @@ def simulate(
     def play_slot(j: int) -> bool:
         """Slot ``j``: report the arrivals, play (module docstring); ``False`` at the end."""
         now = j * frame_us
+        if cursor["heard_from"] < 0 and now >= startup_us:
+            cursor["heard_from"] = len(playout)
         arrived = cursor["arrived"]
         if arrived < frames and arrival[arrived] <= now:
             batch = NanosecondSamples()
@@ -297,4 +304,5 @@ def simulate(
         end_us=cursor["end"],
         lost=counts["lost"],
         playout="".join(playout),
+        heard_from=cursor["heard_from"] if cursor["heard_from"] >= 0 else len(playout),
     )

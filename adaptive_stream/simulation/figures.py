@@ -16,7 +16,9 @@
   ``stretched``: silent slots inserted while the buffer grew (after the first frame);
   ``lost``: frames lost in the network (a recording) found missing after a later frame
   had come (concealment, not an underrun); ``played``: frames played.
-* The E-model (:mod:`.emodel`, over the playout from the first frame played on):
+* The E-model (:mod:`.emodel`, over the playout from the first frame played on, or from the end
+  of the scenario's ``startup`` window if nothing was played by then: late frames before the
+  first one played are a start-up transient only within that window):
   ``loss_percent`` (Ppl), ``burst_ratio`` (BurstR), ``mouth_to_ear_ms`` (Ta: the mean
   latency plus the scenario's ``device_delay``), ``r_factor`` (R) and ``mos``, with the
   scenario's ``ie`` and ``bpl``.
@@ -135,10 +137,16 @@ def _episodes(underruns: tuple[int, ...], after_us: int, frame_us: int) -> list[
     return lengths
 
 
-def audible(playout: str) -> str:
-    """The playout from the first frame played on (before it, the call is not yet heard)."""
+def audible(playout: str, heard_from: int | None = None) -> str:
+    """The playout from the first frame played on (before it, the call is not yet heard),
+    or from index ``heard_from`` if that comes first: the end of the start-up window, after
+    which a call that plays nothing is a silent call, not one that has not started."""
     first = playout.find(PLAYED)
-    return playout[first:] if first >= 0 else ""
+    if first < 0:
+        first = len(playout)
+    if heard_from is not None:
+        first = min(first, max(0, heard_from))
+    return playout[first:]
 
 
 #: A playout as ``0`` (played) and ``1`` (an audible event), to count transitions in C.
@@ -185,7 +193,7 @@ def figures_of(run: SimulationRun) -> Figures:
         mean_ms = p95_ms = 0.0
     minutes = run.duration_us / 60e6
     episodes = _episodes(run.underrun_us, startup_us, run.path.frame_us)
-    score = quality(audible(run.playout), mean_ms, run.scenario)
+    score = quality(audible(run.playout, run.heard_from), mean_ms, run.scenario)
     return Figures(
         underruns=len(run.underrun_us),
         underruns_per_minute=len(run.underrun_us) / minutes if minutes else 0.0,

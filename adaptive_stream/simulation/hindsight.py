@@ -21,7 +21,7 @@ from adaptive_stream.simulation.closed_loop import LATE, LOST, PLAYED, Simulatio
 from adaptive_stream.simulation.figures import Figures, audible, figures_of, quality
 from adaptive_stream.simulation.scenario import Scenario
 
-__all__ = ["best_fixed", "fixed_run"]
+__all__ = ["best_fixed", "fixed_run", "heard_from"]
 
 
 def fixed_run(scenario: Scenario, path: AudioPath, size: int) -> SimulationRun:
@@ -63,7 +63,15 @@ def fixed_run(scenario: Scenario, path: AudioPath, size: int) -> SimulationRun:
         end_us=(path.frames - 1 + size) * frame_us if path.frames else 0,
         lost=found_lost,
         playout="".join(playout),
+        heard_from=min(path.frames, heard_from(scenario, path.frame_us, size)),
     )
+
+
+def heard_from(scenario: Scenario, frame_us: int, size: int) -> int:
+    """The first frame whose slot (``frame + size``) is at or after the scenario's start-up
+    window: the fixed playout's :attr:`~.closed_loop.SimulationRun.heard_from`."""
+    startup_us = round(scenario.startup.total_seconds() * 1e6)
+    return max(0, -(-startup_us // frame_us) - size)
 
 
 #: Sizes up to this are scored from one byte per frame (the frames' needed sizes).
@@ -91,7 +99,8 @@ def _score(scenario: Scenario, path: AudioPath, needed: bytes, size: int) -> flo
         ord(LOST) if value == _LOST_BYTE else ord(PLAYED) if value <= size else ord(LATE)
         for value in range(256)
     )
-    heard = audible(needed.translate(codes).decode("ascii"))
+    playout = needed.translate(codes).decode("ascii")
+    heard = audible(playout, heard_from(scenario, path.frame_us, size))
     latency_ms = size * path.frame_us / 1000 if PLAYED in heard else 0.0
     return quality(heard, latency_ms, scenario).r_factor
 

@@ -5,7 +5,8 @@ A scenario file holds a few top-level fields and a list of ``[[phases]]``::
     name = "cpu-spikes"
     description = "Calm, then the CPU pinned at 95 % for 20 s, twice."
     seed = 1                  # the random draws; same seed, same run
-    startup = "2s"            # the start-up window (its underruns are counted apart)
+    startup = "2s"            # the start-up window: its underruns are counted apart, and late
+                              # frames in it before the first one played are not heard
     startup_delay = "0ms"     # device open and codec start: frames before it wait for it
     device_delay = "20ms"     # E-model: codec look-ahead and sound device, added to latency
     ie = 0.0                  # E-model: the codec's equipment impairment (G.113 Appendix I)
