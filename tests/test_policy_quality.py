@@ -440,25 +440,3 @@ class TestStartUp:
         _, _, out = run(p, 5, steady(150))
         assert out[0].input_size == 8
         assert out[0].reason.startswith("grow 3 -> 8")
-
-
-class TestBehind:
-    """While the stream is behind (underruns, and the latest frame later than the size
-    covers), the slots a growth stretches would have been late ones: growing is free."""
-
-    def decide_after_a_late_pair(self, underruns: int) -> BufferDecision:
-        p = policy()
-        state, summary, _ = run(p, 20, steady(5))
-        summary = p.update_latency_batch(summary, [5_000_000] * 23 + [100_000_000] * 2)
-        summary = p.update_underruns(summary, underruns)
-        _, decision = p.decide(state, CALM._replace(sampled_at=at(20.5)), summary, at(20.5))
-        assert decision is not None
-        return decision
-
-    def test_two_late_frames_are_not_worth_two_stretched_slots(self) -> None:
-        assert self.decide_after_a_late_pair(0).input_size == 3
-
-    def test_but_growing_while_behind_costs_nothing(self) -> None:
-        decision = self.decide_after_a_late_pair(3)
-        assert decision.input_size == 5
-        assert "behind" in decision.reason

@@ -27,9 +27,6 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    ``B x frame + quality_device_delay`` of delay and the late share of ``B`` (plus the
    ``|B - size|`` audible events of getting there: a stretched slot per frame grown, a
    dropped frame per frame shrunk) for the frames ahead; burst ratio :data:`BURST_RATIO`.
-   A growth costs no event while the stream is *behind* (underruns since the last tick, and
-   the latest frame later than the current size covers): the frames due next are missing
-   too, so the slots it stretches would have been late ones.
    Scoring the session rather than the window is what the run's R rewards: a frame of
    delay costs 0.024 R per ms while the session's delay is below G.107's 177.3 ms knee and
    0.134 past it, and the loss impairment flattens as loss grows.
@@ -377,13 +374,6 @@ class QualityPolicy(FramePolicy):
             why = f"hold at {current_size}: too few arrival delays yet ({total:.0f} frames)"
             return done(current_size, current_size, why + note)
 
-        # Behind: underruns since the last tick, and the latest frame came later than the
-        # size covers, so the frames due next are not there either: the slots a growth
-        # stretches would have been late ones, and growing costs no audible event.
-        behind = (
-            fresh_underruns > 0 and bool(arrivals) and arrivals[-1] > current_size * limits.frame_ns
-        )
-
         # 4. Score every size: the session's R if the next ``quality_memory`` were played
         # at it, late frames as lately, with the events of getting there.
         past = state.session_frames
@@ -399,9 +389,7 @@ class QualityPolicy(FramePolicy):
         def score(size: int) -> float:
             delay_ms = size * self._frame_ms + self._device_ms
             mouth_to_ear = (past * state.session_delay_ms + ahead * delay_ms) / weight
-            late = ahead * late_share[size] + (
-                0 if behind and size > current_size else abs(size - current_size)
-            )
+            late = ahead * late_share[size] + abs(size - current_size)
             loss = (past * state.session_loss + 100.0 * late) / weight
             return emodel.r_factor(mouth_to_ear, loss, BURST_RATIO)
 
@@ -467,10 +455,5 @@ class QualityPolicy(FramePolicy):
             )
             return done(current_size, current_size, why + note)
         verb = "grow" if best > current_size else "shrink"
-        free = (
-            "; behind: the stretched slots replace late ones"
-            if behind and best > current_size
-            else ""
-        )
-        why = f"{verb} {before} -> {best}: {where}; {compared} ({slopes}){free}"
+        why = f"{verb} {before} -> {best}: {where}; {compared} ({slopes})"
         return done(best, best, why + note)
