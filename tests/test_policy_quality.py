@@ -127,8 +127,10 @@ class TestTheTrade:
 
     def test_outages_longer_than_any_buffer_do_not_grow_it(self) -> None:
         # A 2 s outage every 20 s: 20 frames (the maximum) would save 20 of its 100 late
-        # frames for 280 ms more delay on every frame; not worth it.
-        _, _, out = run(policy(), 120, with_outages(20, 2.0))
+        # frames for 280 ms more delay on every frame; not worth it. (The first outage
+        # comes 10 s in: one at the very start is a start-up stall.)
+        outages = with_outages(20, 2.0)
+        _, _, out = run(policy(), 120, lambda tick: outages(tick + 20))
         assert max(sizes(out)) <= 6
         assert out[-1].input_size == 3
 
@@ -424,6 +426,13 @@ class TestStartUp:
         p = policy()
         _, _, out = run(p, 20, stall_then_steady(300, at_tick=4))
         assert max(sizes(out)) > 3
+
+    def test_only_the_first_tick_s_delays_can_be_start_up_ones(self) -> None:
+        # A caller that reports one 400 ms delay a tick: only the first one is taken for a
+        # start-up stall's; the next ten are evidence enough to cover 400 ms (20 frames).
+        _, _, out = run(policy(), 8, lambda _tick: [400_000_000])
+        assert sizes(out)[:10] == [3] * 10
+        assert out[-1].input_size == 20
 
     def test_a_start_below_the_path_delay_grows_at_the_first_tick(self) -> None:
         # 150 ms on every frame from the start: the first tick's frames are enough to go to 8.

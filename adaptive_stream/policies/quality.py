@@ -46,7 +46,9 @@ outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any pol
 applied by :func:`~adaptive_stream.policies.make_policy`); start-up delays are not learned
 (Oboe's lesson): the delays of the frames captured before the first frame arrived (delay
 ``d`` of the first frame: the first ``d / frame`` frames, which waited for a start-up stall,
-not for the network; the ``k``-th delay is taken as the ``k``-th frame's). It starts at
+not for the network; the ``k``-th delay is taken as the ``k``-th frame's, and only the
+first tick's delays are looked at: a stall's frames arrive together when it ends, while a
+caller that reports one delay now and then must not lose its first ones). It starts at
 ``min_buffer_size`` (``default_buffer_size`` is the firmware's start, not read here): the
 first tick's delays are enough to grow on, while a start too large costs a dropped frame per
 frame shrunk, and its delay until then;
@@ -172,9 +174,6 @@ class QualityState(NamedTuple):
         base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
         rising: on how many ticks in a row the smallest delay rose.
         ramp_from: the smallest delay when it started rising (ns).
-        startup_frames: how many frames were captured before the first one arrived (the
-            first delay in frames), whose delays are the start-up stall's and are not
-            learned; -1 before the first delay.
     """
 
     size: int
@@ -192,7 +191,6 @@ class QualityState(NamedTuple):
     base_ns: int = -1
     rising: int = 0
     ramp_from: int = 0
-    startup_frames: int = -1
 
 
 def _ms(ns: float) -> str:
@@ -288,9 +286,9 @@ class QualityPolicy(FramePolicy):
         arrivals = latency.since(state.samples_seen)
         frame_ns = limits.frame_ns
         first_index = latency.samples - len(arrivals)  # the first new delay's frame
-        startup_frames = state.startup_frames
-        if startup_frames < 0 and arrivals and first_index == 0:
-            startup_frames = arrivals[0] // frame_ns
+        # The first delays: the frames captured before the first one arrived waited for
+        # the start-up stall, not for the network (rule 2); not learned.
+        startup_frames = arrivals[0] // frame_ns if arrivals and first_index == 0 else 0
         counts = [weight * self._keep for weight in histogram]
         top = len(counts) - 1
         for index, delay in enumerate(arrivals, first_index):
@@ -341,7 +339,6 @@ class QualityPolicy(FramePolicy):
                 base_ns,
                 rising,
                 ramp_from,
-                startup_frames,
             )
             return new_state, frame_decision(
                 now,
