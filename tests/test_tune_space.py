@@ -16,6 +16,7 @@ from adaptive_stream.settings import AdaptiveBufferSettings, load_settings
 pytest.importorskip("optuna")
 
 from adaptive_stream.tune.space import (
+    DERIVED,
     ORDERED_PAIRS,
     SEARCH_WINDOW,
     SIZES,
@@ -114,6 +115,17 @@ def test_ranges_come_from_the_settings_model() -> None:
         low, high = validated_range(dim.name)
         assert low <= dim.low < dim.high <= high
         assert (dim.low, dim.high) != (low, high) or dim.name in SEARCH_WINDOW
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_every_policy_has_a_space(policy: str) -> None:
+    # Every tunable setting of every registered policy has a search window (a policy
+    # whose setting had none made `tune --policy quality` end in a KeyError).
+    space = policy_space(policy, load_settings(policy=policy))
+    for dim in space.dimensions:
+        low, high = validated_range(dim.name)
+        assert low <= dim.low < dim.high <= high, dim.name
+    assert set(POLICIES[policy].TUNABLE) - set(DERIVED) <= set(SEARCH_WINDOW)
 
 
 def test_durations_bounded_by_the_interval_start_at_it() -> None:

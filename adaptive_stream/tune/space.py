@@ -67,6 +67,8 @@ SEARCH_WINDOW: Mapping[str, tuple[float, float]] = {
     "jitter_window": (0, 60_000),
     "jitter_quantile": (0.5, 1),
     "stale_after": (0, 10_000),
+    "quality_memory": (2_000, 120_000),
+    "quality_device_delay": (0, 200),
 }
 
 #: Settings that follow another one rather than being searched.
