@@ -233,7 +233,7 @@ class TestGuards:
         # until the guard has passed, then shrinks.
         p = policy()
         clean = (0.0, 1000.0) + (0.0,) * 20
-        grown = QualityState(12, started=at(0), histograms=(clean, None, None, None), grew_at=at(9))
+        grown = QualityState(12, histograms=(clean, None, None, None), grew_at=at(9))
         summary = p.update_latency_batch(p.initial_summary(), [5_000_000] * 25)
         now = at(10)
         _, held = p.decide(grown, CALM._replace(sampled_at=now), summary, now)

@@ -159,7 +159,6 @@ class QualityState(NamedTuple):
         changes: how many ticks changed the size so far.
         samples_seen: the summary's sample count at the previous tick.
         underruns_seen: the summary's underrun count at the previous tick.
-        started: the time of the first tick.
         condition: index into :data:`CONDITIONS` of the machine's last known condition.
         histograms: per condition, the forgetting delay histogram (bucket ``b``: weight of
             delays ``b`` frames cover; the last bucket: beyond ``max_buffer_size``), or
@@ -180,7 +179,6 @@ class QualityState(NamedTuple):
     changes: int = 0
     samples_seen: int = 0
     underruns_seen: int = 0
-    started: datetime | None = None
     condition: int = 0
     histograms: tuple[tuple[float, ...] | None, ...] = (None, None, None, None)
     grew_at: datetime | None = None
@@ -266,7 +264,6 @@ class QualityPolicy(FramePolicy):
         p = self.params
         limits = p.limits
         before = state.size
-        started = state.started or now
 
         # Staleness: stale metrics keep the last condition and forbid shrinking.
         metrics_age = now - metrics.sampled_at if metrics.sampled_at is not None else None
@@ -328,7 +325,6 @@ class QualityPolicy(FramePolicy):
                 state.changes + (size != before),
                 latency.samples,
                 latency.underruns,
-                started,
                 condition,
                 tuple(histograms),
                 grew_at,
