@@ -43,6 +43,20 @@ def test_sigint_before_the_first_decision_ends_with_the_summary() -> None:
     assert "Traceback" not in err
 
 
+def _asleep_with_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open and sleeps (Linux's /proc; elsewhere,
+    True: the test then keeps its small race)."""
+    proc = Path(f"/proc/{pid}")
+    if not proc.is_dir():
+        return True
+    try:
+        opened = any(os.readlink(fd) == str(path) for fd in (proc / "fd").iterdir())
+        state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:  # it ended, or a descriptor closed while being read
+        return False
+    return opened and state == "S"
+
+
 def test_sigint_while_loading_is_one_line_and_exit_130(tmp_path: Path) -> None:
     """Ctrl-C before the run started (here: while it reads its profile from a FIFO that
     never delivers): one line, exit code 130."""
@@ -64,6 +78,13 @@ def test_sigint_while_loading_is_one_line_and_exit_130(tmp_path: Path) -> None:
                 assert exc.errno == errno.ENXIO, exc
                 assert time.monotonic() < deadline and proc.poll() is None, "never opened"
                 time.sleep(0.01)  # waiting on another process: nothing to block on
+        # Then wait until it is blocked reading (the FIFO open, the process asleep): a
+        # signal that lands between Python's last signal check and the read() system call
+        # is only handled once read() returns, which here is never (a second Ctrl-C would
+        # end it; the test sends one).
+        while not _asleep_with_open(proc.pid, fifo):
+            assert time.monotonic() < deadline and proc.poll() is None, "never read"
+            time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:

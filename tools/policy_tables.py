@@ -11,20 +11,57 @@ recommended policy's (``quality``) margin over the best of the others and over
 --marker NAME``, the table replaces what lies between ``<!-- table:NAME:begin -->`` and
 ``<!-- table:NAME:end -->`` in FILE instead; ``--merge OUT`` also writes the documents as
 one (for ``python -m adaptive_stream.simulation.tables``, which renders every figure).
+
+    python tools/policy_tables.py --rounds REV [--update FILE --marker NAME] \
+        "SET=GLOB" ["SET=GLOB" ...]
+
+``--rounds`` compares the recommended policy of git revision ``REV`` with the current one:
+a row per set (``SET``: its label, ``GLOB``: its JSON files, relative to the repository's
+root), with the wins and the mean margin of each, read from the JSON files as committed at
+``REV`` and as they are now (a set or file not committed at ``REV`` leaves its cells
+empty).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from adaptive_stream.docblocks import update_between_markers
 
 RECOMMENDED = "quality"
 FRAME_S = 0.02  # the scenarios' frame duration (frames to minutes)
 ORDER = ("quality", "feedback", "neteq", "roc", "oboe", "pulseaudio", "jetkvm", "fixed")
+
+
+class Summary(NamedTuple):
+    """How the recommended policy fares on a set of scenarios."""
+
+    scenarios: int
+    wins: int  # best, best-fixed included
+    best_live: int  # best of the live policies
+    beats_fixed: int  # at or above best-fixed
+    mean_margin: float  # over the best of the others, best-fixed included (MOS)
+
+
+def summarise(scenarios: dict[str, dict[str, dict[str, float]]]) -> Summary:
+    """The wins and the mean margin of :data:`RECOMMENDED` over ``compare``'s scenarios."""
+    wins = best_live = beats_fixed = 0
+    margins: list[float] = []
+    for rows in scenarios.values():
+        ours = rows[RECOMMENDED]["mos"]
+        others = max(v["mos"] for p, v in rows.items() if p not in (RECOMMENDED, "best-fixed"))
+        fixed = rows["best-fixed"]["mos"]
+        wins += ours >= max(others, fixed)
+        best_live += ours >= others
+        beats_fixed += ours >= fixed
+        margins.append(ours - max(others, fixed))
+    n = len(scenarios)
+    return Summary(n, wins, best_live, beats_fixed, sum(margins) / n if n else 0.0)
 
 
 def render(title: str, files: list[Path]) -> str:
@@ -92,12 +129,51 @@ def render(title: str, files: list[Path]) -> str:
 
 def merge(files: list[Path]) -> dict[str, Any]:
     """One ``compare`` JSON document of several (their scenarios side by side)."""
+    return merge_texts(path.read_text() for path in files)
+
+
+def merge_texts(texts: Iterable[str]) -> dict[str, Any]:
+    """:func:`merge` of the documents' texts."""
     merged: dict[str, Any] = {"seeds": [], "scenarios": {}}
-    for path in files:
-        data = json.loads(path.read_text())
+    for text in texts:
+        data = json.loads(text)
         merged["seeds"] = data.get("seeds", merged["seeds"])
         merged["scenarios"].update(data["scenarios"])
     return merged
+
+
+def committed(root: Path, revision: str, path: Path) -> str | None:
+    """The text of ``path`` (relative to ``root``) as committed at ``revision``, or None."""
+    shown = subprocess.run(
+        ["git", "-C", str(root), "show", f"{revision}:{path.as_posix()}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def rounds(root: Path, revision: str, sets: list[tuple[str, str]]) -> str:
+    """The table of ``--rounds``: per set, the summaries at ``revision`` and now."""
+    lines = [
+        f"| set | scenarios | wins, {revision} | wins, now | mean margin, {revision} "
+        "| mean margin, now |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, pattern in sets:
+        files = sorted(root.glob(pattern))
+        if not files:
+            raise ValueError(f"{pattern}: no JSON files match (set {label!r})")
+        now = summarise(merge(files)["scenarios"])
+        texts = [committed(root, revision, f.relative_to(root)) for f in files]
+        found = [t for t in texts if t is not None]
+        then = summarise(merge_texts(found)["scenarios"]) if found else None
+        before = (f"{then.wins}", f"{then.mean_margin:+.3f}") if then else ("", "")
+        lines.append(
+            f"| {label} | {now.scenarios} | {before[0]} | {now.wins} | {before[1]} "
+            f"| {now.mean_margin:+.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -105,10 +181,24 @@ def main() -> None:
     parser.add_argument("--update", type=Path, help="a Markdown file with marker lines")
     parser.add_argument("--marker", help="NAME in <!-- table:NAME:begin --> (with --update)")
     parser.add_argument("--merge", type=Path, help="also write the documents merged here")
-    parser.add_argument("title")
-    parser.add_argument("json", nargs="+", type=Path)
+    parser.add_argument("--rounds", metavar="REV", help="compare with git revision REV")
+    parser.add_argument("title", help="the table's title (with --rounds: the first SET=GLOB)")
+    parser.add_argument("json", nargs="*", type=Path)
     args = parser.parse_args()
-    table = render(args.title, args.json)
+    if args.rounds is not None:
+        pairs = [args.title, *map(str, args.json)]
+        if not all("=" in pair for pair in pairs):
+            parser.error("with --rounds, every argument is SET=GLOB")
+        root = Path(__file__).resolve().parent.parent
+        sets = [(label, pattern) for label, _, pattern in (p.partition("=") for p in pairs)]
+        try:
+            table = rounds(root, args.rounds, sets)
+        except ValueError as error:
+            parser.error(str(error))
+    elif not args.json:
+        parser.error("no JSON file given")
+    else:
+        table = render(args.title, args.json)
     if args.merge is not None:
         args.merge.write_text(json.dumps(merge(args.json), indent=1) + "\n")
     if args.update is not None:
