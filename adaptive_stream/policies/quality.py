@@ -117,8 +117,9 @@ RAMP_TICKS = 5
 RAMP_MIN_RATE = 10e6
 #: During a ramp, the size covers the last tick's largest delay plus the rise expected over
 #: this long (the histogram only knows delays already seen: on a ramp each new level would
-#: be late first). A tick and no more: the size is decided again on the next tick, and a
-#: longer look overshoots the peak of a queue that is about to drain.
+#: be late first). One tick at the default 500 ms interval, and no more: the size is
+#: decided again on the next tick, and a longer look overshoots the peak of a queue that
+#: is about to drain.
 RAMP_AHEAD = timedelta(milliseconds=500)
 #: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
 CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
