@@ -84,8 +84,6 @@ def render(title: str, files: list[Path]) -> str:
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
-    wins = beats_fixed = best_live = 0
-    margins: list[float] = []
     flap_rates: list[float] = []
     for name in sorted(scenarios):
         rows = scenarios[name]
@@ -93,12 +91,7 @@ def render(title: str, files: list[Path]) -> str:
         fixed = rows["best-fixed"]
         others = max(v for p, v in mos.items() if p != RECOMMENDED)
         ours = mos[RECOMMENDED]
-        best = max(others, fixed["mos"])
-        wins += ours >= best
-        best_live += ours >= others
-        beats_fixed += ours >= fixed["mos"]
-        margins.append(ours - best)
-        top = max(best, ours)
+        top = max(others, fixed["mos"], ours)
         cells = []
         for p in policies:
             text = f"{mos[p]:.3f}"
@@ -115,8 +108,7 @@ def render(title: str, files: list[Path]) -> str:
         flap_rates.append(per_minute[1])
         cells.append(f"{per_minute[0]:.1f} ({per_minute[1]:.2f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    n = len(scenarios)
-    mean_margin = sum(margins) / n if n else 0.0
+    n, wins, best_live, beats_fixed, mean_margin = summarise(scenarios)
     lines += [
         "",
         f"`quality` is best (best-fixed included) on {wins} of {n}, the best live policy on "
@@ -189,6 +181,8 @@ def main() -> None:
         pairs = [args.title, *map(str, args.json)]
         if not all("=" in pair for pair in pairs):
             parser.error("with --rounds, every argument is SET=GLOB")
+        if args.merge is not None:
+            parser.error("--merge merges JSON files; it does not go with --rounds")
         root = Path(__file__).resolve().parent.parent
         sets = [(label, pattern) for label, _, pattern in (p.partition("=") for p in pairs)]
         try:
