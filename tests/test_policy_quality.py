@@ -434,6 +434,19 @@ class TestStartUp:
         assert sizes(out)[:10] == [3] * 10
         assert out[-1].input_size == 20
 
+    def test_one_early_stall_is_weighed_against_a_clean_prior(self) -> None:
+        # A 250 ms stall 1 s in: 12 late frames among the first 75. Alone they read as a
+        # sixth of all frames late, and it grew to cover the stall (14 frames); against the
+        # prior's 2 s of a clean path, to 8.
+        _, _, out = run(policy(), 20, stall_then_steady(250, at_tick=2))
+        assert sizes(out)[:2] == [3, 3]
+        assert 3 < max(sizes(out)) <= 8
+
+    def test_stalls_that_recur_are_covered_all_the_same(self) -> None:
+        outages = with_outages(3.0, 0.25)
+        _, _, out = run(policy(), 20, lambda tick: outages(tick + 2))
+        assert out[-1].input_size >= 8
+
     def test_a_start_below_the_path_delay_grows_at_the_first_tick(self) -> None:
         # 150 ms on every frame from the start: the first tick's frames are enough to go to 8.
         p = policy()

@@ -11,7 +11,9 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    bucket for delays beyond ``max_buffer_size``), forgetting exponentially with time
    constant ``quality_memory`` (NetEq's forgetting histogram, fed every frame rather than
    one peak per tick). The share of its weight above bucket ``B`` is the share of recent
-   frames a size ``B`` would have played late.
+   frames a size ``B`` would have played late. The first histogram starts with
+   :data:`PRIOR_FRAMES` of on-time delays (a clean path), forgotten like the rest, so that
+   the first seconds' few delays are weighed against something.
 2. **Conditions.** The histogram is kept per condition of the machine: calm, CPU busy,
    memory busy, both (busy from ``cpu_high_threshold`` / ``memory_high_threshold``, calm
    again below the middle of the low and high thresholds, so noise at one threshold does
@@ -52,7 +54,7 @@ caller that reports one delay now and then must not lose its first ones). It sta
 ``min_buffer_size`` (``default_buffer_size`` is the firmware's start, not read here): the
 first tick's delays are enough to grow on, while a start too large costs a dropped frame per
 frame shrunk, and its delay until then;
-until :data:`MIN_EVIDENCE` of delays has been learned the size holds (or, with no arrival
+until :data:`MIN_EVIDENCE` delays have been reported the size holds (or, with no arrival
 delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
 ``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
 calm).
@@ -88,6 +90,7 @@ __all__ = [
     "CONDITIONS",
     "MIN_EVIDENCE",
     "NEW_CONDITION_WEIGHT",
+    "PRIOR_FRAMES",
     "RAMP_AHEAD",
     "RAMP_MIN_RATE",
     "RAMP_TICKS",
@@ -103,9 +106,15 @@ __all__ = [
 BURST_RATIO = 4.0
 #: Weight (in frames) a condition met for the first time starts with, from the current one.
 NEW_CONDITION_WEIGHT = 25.0
-#: Frames of delay evidence needed before the policy moves (200 ms at 20 ms frames: the
+#: Arrival delays reported before the policy moves (200 ms of them at 20 ms frames: the
 #: first tick's arrivals, so that a start below the path's delay is left at the first tick).
-MIN_EVIDENCE = 10.0
+MIN_EVIDENCE = 10
+#: Weight (in frames) of on-time delays the first histogram starts with, forgotten like any
+#: delay: 2 s of a clean path. Without it the first seconds' few delays are the whole
+#: estimate, and one early stall (a 250 ms gap 1 s in) reads as a tenth of all frames late
+#: and grows the buffer for the 20 s it takes to forget. Chosen on the development set
+#: among 25, 50, 100, 150 and 250 frames (docs/policies.md, "The sixth round").
+PRIOR_FRAMES = 100.0
 #: How far back the session's figures reach (older frames are forgotten): about a long call.
 SESSION = timedelta(minutes=5)
 #: No shrink this soon after a growth, unless the condition changed.
@@ -280,8 +289,8 @@ class QualityPolicy(FramePolicy):
             if current is not None and sum(current) > 0:
                 scale = min(1.0, NEW_CONDITION_WEIGHT / sum(current))
                 histogram = tuple(weight * scale for weight in current)
-            else:
-                histogram = (0.0,) * (limits.max_size + 2)
+            else:  # the first histogram: the prior, a clean path
+                histogram = (PRIOR_FRAMES,) + (0.0,) * (limits.max_size + 1)
         arrivals = latency.since(state.samples_seen)
         frame_ns = limits.frame_ns
         first_index = latency.samples - len(arrivals)  # the first new delay's frame
@@ -360,8 +369,7 @@ class QualityPolicy(FramePolicy):
         where = CONDITIONS[condition] + (", metrics stale" if stale else "")
 
         # 3. Not enough evidence yet.
-        total = sum(histogram)
-        if total < MIN_EVIDENCE:
+        if latency.samples < MIN_EVIDENCE:
             if latency.samples == 0 and fresh_underruns > 0:
                 size = limits.clamp(current_size + 1)
                 why = (
@@ -369,7 +377,7 @@ class QualityPolicy(FramePolicy):
                     "delays to judge by"
                 )
                 return done(size, size, why + note)
-            why = f"hold at {current_size}: too few arrival delays yet ({total:.0f} frames)"
+            why = f"hold at {current_size}: too few arrival delays yet ({latency.samples})"
             return done(current_size, current_size, why + note)
 
         # 4. Score every size: the session's R if the next ``quality_memory`` were played
@@ -377,6 +385,7 @@ class QualityPolicy(FramePolicy):
         past = state.session_frames
         ahead = self._horizon
         weight = past + ahead
+        total = sum(histogram)
         late_share = [0.0] * (limits.max_size + 1)
         above = 0.0
         for bucket in range(len(histogram) - 1, limits.min_size, -1):
