@@ -251,6 +251,16 @@ class TestGuards:
         assert calm_now is not None
         assert calm_now.input_size < 12
 
+    def test_a_silence_long_enough_to_forget_everything_holds(self) -> None:
+        # A 1 s memory at a 2 s interval keeps 37 % a tick: after a few minutes without an
+        # arrival the histogram's weight is 0.0 exactly. Nothing to judge by: it holds.
+        p = policy(memory=timedelta(seconds=1), interval=timedelta(seconds=2))
+        state, summary, _ = run(p, 5, steady(30))
+        state, _, out = run(p, 300, lambda _tick: [], state=state, summary=summary, start_tick=10)
+        assert sum(state.histograms[0] or ()) < 1.0
+        assert {d.input_size for d in out} == {state.size}
+        assert out[-1].reason.startswith(f"hold at {state.size}: no recent arrival delays")
+
     def test_without_arrival_delays_underruns_grow_one_frame(self) -> None:
         p = policy()
         state, summary = p.initial_state(), p.initial_summary()
