@@ -375,11 +375,17 @@ delay_batches = st.lists(
 
 
 @given(
-    limits=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)), raw=delay_batches
+    limits=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)),
+    raw=delay_batches,
+    memory_s=st.sampled_from([1, 20, 600]),
+    interval_s=st.sampled_from([0.1, 0.5, 2.0]),
 )
 @settings(max_examples=60, deadline=None)
 def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
-    limits: tuple[int, int, int], raw: list[tuple[list[int], float, float, int, bool]]
+    limits: tuple[int, int, int],
+    raw: list[tuple[list[int], float, float, int, bool]],
+    memory_s: int,
+    interval_s: float,
 ) -> None:
     low = limits[0]
     default = low + limits[1]
@@ -387,7 +393,11 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
     frame_limits = FrameLimits(min_size=low, max_size=high, default_size=default)
 
     def decisions() -> list[BufferDecision]:
-        p = policy(limits=frame_limits)
+        p = policy(
+            limits=frame_limits,
+            memory=timedelta(seconds=memory_s),
+            interval=timedelta(seconds=interval_s),
+        )
         state, summary = p.initial_state(), p.initial_summary()
         out = []
         for tick, (delays, cpu, memory, underruns, stale) in enumerate(raw):
