@@ -251,6 +251,16 @@ class TestGuards:
         assert calm_now is not None
         assert calm_now.input_size < 12
 
+    def test_a_silence_long_enough_to_forget_everything_holds(self) -> None:
+        # A 1 s memory at a 2 s interval keeps 37 % a tick: after a few minutes without an
+        # arrival the histogram's weight is 0.0 exactly. Nothing to judge by: it holds.
+        p = policy(memory=timedelta(seconds=1), interval=timedelta(seconds=2))
+        state, summary, _ = run(p, 5, steady(30))
+        state, _, out = run(p, 300, lambda _tick: [], state=state, summary=summary, start_tick=10)
+        assert sum(state.histograms[0] or ()) < 1.0
+        assert {d.input_size for d in out} == {state.size}
+        assert out[-1].reason.startswith(f"hold at {state.size}: no recent arrival delays")
+
     def test_without_arrival_delays_underruns_grow_one_frame(self) -> None:
         p = policy()
         state, summary = p.initial_state(), p.initial_summary()
@@ -365,11 +375,17 @@ delay_batches = st.lists(
 
 
 @given(
-    limits=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)), raw=delay_batches
+    limits=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)),
+    raw=delay_batches,
+    memory_s=st.sampled_from([1, 20, 600]),
+    interval_s=st.sampled_from([0.1, 0.5, 2.0]),
 )
 @settings(max_examples=60, deadline=None)
 def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
-    limits: tuple[int, int, int], raw: list[tuple[list[int], float, float, int, bool]]
+    limits: tuple[int, int, int],
+    raw: list[tuple[list[int], float, float, int, bool]],
+    memory_s: int,
+    interval_s: float,
 ) -> None:
     low = limits[0]
     default = low + limits[1]
@@ -377,7 +393,11 @@ def test_sizes_stay_in_limits_and_the_same_inputs_give_the_same_decisions(
     frame_limits = FrameLimits(min_size=low, max_size=high, default_size=default)
 
     def decisions() -> list[BufferDecision]:
-        p = policy(limits=frame_limits)
+        p = policy(
+            limits=frame_limits,
+            memory=timedelta(seconds=memory_s),
+            interval=timedelta(seconds=interval_s),
+        )
         state, summary = p.initial_state(), p.initial_summary()
         out = []
         for tick, (delays, cpu, memory, underruns, stale) in enumerate(raw):

@@ -55,7 +55,8 @@ caller that reports one delay now and then must not lose its first ones). It sta
 first tick's delays are enough to grow on, while a start too large costs a dropped frame per
 frame shrunk, and its delay until then;
 until :data:`MIN_EVIDENCE` delays have been reported the size holds (or, with no arrival
-delay at all, grows one frame per tick with underruns, as Oboe's tuner); metrics older than
+delay at all, grows one frame per tick with underruns, as Oboe's tuner), and so it does once
+the histogram has forgotten every delay (less than a frame's weight left); metrics older than
 ``stale_after`` keep the last condition and forbid shrinking (staleness is no evidence of
 calm).
 
@@ -111,7 +112,7 @@ NEW_CONDITION_WEIGHT = 25.0
 MIN_EVIDENCE = 10
 #: Weight (in frames) of on-time delays the first histogram starts with, forgotten like any
 #: delay: 2 s of a clean path. Without it the first seconds' few delays are the whole
-#: estimate, and one early stall (a 250 ms gap 1 s in) reads as a tenth of all frames late
+#: estimate, and one early stall (a 250 ms gap 1 s in) reads as a sixth of all frames late
 #: and grows the buffer for the 20 s it takes to forget. Chosen on the development set
 #: among 25, 50, 100, 150 and 250 frames (docs/policies.md, "The sixth round").
 PRIOR_FRAMES = 100.0
@@ -368,7 +369,12 @@ class QualityPolicy(FramePolicy):
         )
         where = CONDITIONS[condition] + (", metrics stale" if stale else "")
 
-        # 3. Not enough evidence yet.
+        # 3. Not enough evidence yet, or none left: a histogram whose weight has been
+        # forgotten below a frame (no arrival for many memories) has nothing to say.
+        total = sum(histogram)
+        if total < 1.0 and latency.samples >= MIN_EVIDENCE:
+            why = f"hold at {current_size}: no recent arrival delays ({where})"
+            return done(current_size, current_size, why + note)
         if latency.samples < MIN_EVIDENCE:
             if latency.samples == 0 and fresh_underruns > 0:
                 size = limits.clamp(current_size + 1)
@@ -385,7 +391,6 @@ class QualityPolicy(FramePolicy):
         past = state.session_frames
         ahead = self._horizon
         weight = past + ahead
-        total = sum(histogram)
         late_share = [0.0] * (limits.max_size + 1)
         above = 0.0
         for bucket in range(len(histogram) - 1, limits.min_size, -1):
