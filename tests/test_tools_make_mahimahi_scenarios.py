@@ -3,13 +3,12 @@ simulator loads and runs, segments of long traces, and one-line errors for bad t
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tool_modules import load_tool
 
 from adaptive_stream.settings import load_settings
 from adaptive_stream.simulation.runs import run_figures
@@ -17,18 +16,7 @@ from adaptive_stream.simulation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "make_mahimahi_scenarios.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_mahimahi_scenarios", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load()
+tool = load_tool("make_mahimahi_scenarios")
 
 
 def _trace(path: Path, seconds: int, gap_at: int | None = None) -> Path:
@@ -76,8 +64,8 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("text", "message"),
         [
-            ("0\n5\nfive\n", "t.up:3: expected a whole number of ms (got 'five')"),
-            ("0\n50\n40\n", "t.up:3: 40 comes before 50"),
+            ("0\n5\nfive\n", "t.up:3: expected a whole number of milliseconds from 0 to"),
+            ("0\n50\n40\n", "t.up:3: 40 is before the previous line's 50"),
             ("\n\n", "t.up: no delivery opportunity"),
         ],
     )
@@ -93,7 +81,7 @@ class TestErrors:
             check=False,
         )
         assert done.returncode == 2
-        assert done.stderr.strip().endswith(message)
+        assert message in done.stderr.strip()
         assert len(done.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "out").exists()  # nothing written
 

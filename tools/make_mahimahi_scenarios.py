@@ -15,8 +15,8 @@ The traces are not ours to ship: the Mahimahi repository (github.com/ravinet/mah
 have them. The scores of the set made from them are committed under
 ``docs/data/mahimahi/`` (docs/policies.md says which traces and segments).
 
-Errors (a missing or unreadable trace, a line that is not a whole number of milliseconds,
-an empty segment, a bad option) are one line naming the file or option, exit code 2.
+Traces are read as the simulator reads them (``read_link_trace``); its errors, an empty
+segment and a bad option are one line naming the file, line or option, exit code 2.
 """
 
 from __future__ import annotations
@@ -24,37 +24,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+
+from adaptive_stream.simulation.recorded import RecordingError, read_link_trace
 
 _DELAY = re.compile(r"^\d+ms$")
 
 
-class TraceError(ValueError):
-    """A trace that cannot be used, with the file, line and what is wrong in one line."""
-
-
-def read_times(path: Path) -> list[int]:
-    """The trace's delivery opportunities, in ms, in file order (blank lines skipped)."""
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{path}: cannot read it ({exc.__class__.__name__})") from exc
-    times: list[int] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        if not line.strip().isdigit():
-            raise TraceError(f"{path}:{number}: expected a whole number of ms (got {line!r})")
-        value = int(line)
-        if times and value < times[-1]:
-            raise TraceError(f"{path}:{number}: {value} comes before {times[-1]}")
-        times.append(value)
-    if not times:
-        raise TraceError(f"{path}: no delivery opportunity")
-    return times
-
-
-def segment(times: list[int], start_ms: int, end_ms: int | None) -> list[int]:
+def segment(times: Sequence[int], start_ms: int, end_ms: int | None) -> list[int]:
     """The opportunities in ``[start_ms, end_ms)``, shifted so that the first is at 0."""
     kept = [t for t in times if t >= start_ms and (end_ms is None or t < end_ms)]
     if not kept:
@@ -87,9 +65,9 @@ def make(
     """Write the scenarios (and the traces' copies) into ``out``; the TOML paths written."""
     segments = []
     for path in traces:
-        times = segment(read_times(path), start_ms, end_ms)
+        times = segment(read_link_trace(path).opportunities_ms, start_ms, end_ms)
         if not times:
-            raise TraceError(f"{path}: no delivery opportunity from {start_ms} to {end_ms} ms")
+            raise RecordingError(f"{path}: no delivery opportunity from {start_ms} to {end_ms} ms")
         segments.append((path, times))
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -145,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             start_ms=args.from_ms,
             end_ms=args.to_ms,
         )
-    except TraceError as exc:
+    except RecordingError as exc:
         print(f"make_mahimahi_scenarios: {exc}", file=sys.stderr)
         return 2
     for path in written:
