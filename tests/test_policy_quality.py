@@ -187,8 +187,26 @@ class TestDrains:
         assert shrink.input_size == 3
         assert shrink.reason.startswith("shrink 15 -> 3: ")
         assert "the smallest delay fell 290 ms below the last 7 ticks'" in shrink.reason
-        assert "the delays learned moved down 14 frames" in shrink.reason
+        assert "the delays learned since moved down 14 frames" in shrink.reason
         assert set(sizes(out[30:])) == {3}
+
+    def test_the_path_s_own_jitter_from_before_the_queue_stays(self) -> None:
+        # 10 ms delays with one in ten frames at 110 ms (6 frames cover them; the spikes
+        # come on odd ticks) for 20 s, then 8 s of a standing queue (310 ms on every frame),
+        # then the same jittery path: the queue's delays move down, the jitter learned
+        # before it does not. (Moving that too would shrink to 3 on the drain's tick, which
+        # has no spike, and grow back on the next.)
+        def path(tick: int) -> list[int]:
+            if 40 <= tick < 56:
+                return steady(310)(tick)
+            spikes = tick % 2 == 1
+            return [round((10 + 100 * (spikes and k % 5 == 4)) * 1e6) for k in range(25)]
+
+        _, _, out = run(policy(), 35, path)
+        drain = out[56]
+        assert "queue drained" in drain.reason
+        assert drain.input_size == 6
+        assert set(sizes(out[56:])) == {6}
 
     def test_without_the_move_the_old_delays_hold_the_size_up(self) -> None:
         # The same path falling by less than DRAIN_MIN each time (50 ms steps down): the
@@ -203,14 +221,21 @@ class TestDrains:
         assert not any("queue drained" in d.reason for d in out)
         assert out[31].input_size > 3
 
-    def test_a_fall_right_after_a_growth_is_not_held_by_the_guard(self) -> None:
-        # 300 ms for 5 s (grown within the last REVERSAL_GUARD), then 10 ms: a drain is a
-        # change of conditions, not the grow-shrink flap the guard is for.
-        _, _, out = run(policy(), 10, step(300, 10, DRAIN_TICKS + 2))
-        grew = max(i for i, d in enumerate(out[: DRAIN_TICKS + 2]) if d.adjusted)
-        assert (DRAIN_TICKS + 2 - grew) * 0.5 < REVERSAL_GUARD.total_seconds()
-        assert out[DRAIN_TICKS + 2].input_size == 3
-        assert "queue drained" in out[DRAIN_TICKS + 2].reason
+    def test_a_fall_right_after_a_growth_waits_for_the_guard_then_shrinks_at_once(
+        self,
+    ) -> None:
+        # 300 ms for 5 s (the last growth within REVERSAL_GUARD), then 10 ms: the guard holds
+        # the size until it has passed; then the moved histogram shrinks it at once, not
+        # after the 20 s it would take to forget 300 ms.
+        drain = DRAIN_TICKS + 2
+        _, _, out = run(policy(), 15, step(300, 10, drain))
+        grew = max(i for i, d in enumerate(out[:drain]) if d.adjusted)
+        guard_ticks = round(REVERSAL_GUARD.total_seconds() * 2)
+        assert drain - grew < guard_ticks
+        assert "queue drained" in out[drain].reason
+        assert "no shrinking within" in out[drain].reason
+        assert {d.input_size for d in out[drain : grew + guard_ticks]} == {out[grew].input_size}
+        assert out[grew + guard_ticks].input_size == 3
 
     def test_jitter_whose_floor_moves_less_than_drain_min_moves_nothing(self) -> None:
         # Spiky delays over a 10 ms floor: the tick minimum wanders, never by DRAIN_MIN.

@@ -45,11 +45,13 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 6. **Drains.** The other way round, when a queue drains (or the path's delay steps down),
    the histogram still holds the old, higher delays and would keep the size up for as long
    as it takes to forget them. When a tick's smallest delay is :data:`DRAIN_MIN` or more
-   below the smallest of each of the last :data:`DRAIN_TICKS` ticks, every delay learned
-   (in every condition's histogram) is moved down by that fall, in whole frames, before the
-   tick's own delays are learned, and the reversal guard is lifted for that tick (the
-   conditions changed). A delay that comes back up is learned again like any other, at the
-   cost of one rise's late frames.
+   below the smallest of each of the last :data:`DRAIN_TICKS` ticks (their floor), the
+   delays learned at or above that floor, which came with the queue, are moved down by
+   the fall, in whole frames, in every condition's histogram, before the tick's own delays
+   are learned; those below it, learned before the queue built up (the path's own jitter),
+   stay where they are. The reversal guard still holds (a drain soon after a growth waits
+   for it). A delay that comes back up is learned again like any other, at the cost of one
+   rise's late frames.
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
@@ -222,9 +224,14 @@ class QualityState(NamedTuple):
     bases: tuple[int, ...] = ()
 
 
-def _moved_down(histogram: tuple[float, ...], frames: int) -> tuple[float, ...]:
-    """``histogram`` with every delay ``frames`` frames smaller (at least bucket 0)."""
-    return (sum(histogram[: frames + 1]), *histogram[frames + 1 :], *(0.0,) * frames)
+def _moved_down(histogram: tuple[float, ...], frames: int, start: int) -> tuple[float, ...]:
+    """``histogram`` with the weight of bucket ``start`` and above ``frames`` buckets lower
+    (at least bucket 0); the last bucket (beyond the largest size) moves too."""
+    start = min(start, len(histogram) - 1)
+    moved = list(histogram[:start]) + [0.0] * (len(histogram) - start)
+    for bucket in range(start, len(histogram)):
+        moved[max(0, bucket - frames)] += histogram[bucket]
+    return tuple(moved)
 
 
 def _ms(ns: float) -> str:
@@ -311,8 +318,9 @@ class QualityPolicy(FramePolicy):
         frame_ns = limits.frame_ns
 
         # 1. A queue drained: this tick's smallest delay is below every one of the last
-        # DRAIN_TICKS ticks' by DRAIN_MIN or more. The delays learned were the old base's:
-        # move them all down by the fall (whole frames).
+        # DRAIN_TICKS ticks' by DRAIN_MIN or more. The delays learned at or above their
+        # floor (the smallest of them) came with the queue: move them down by the fall
+        # (whole frames). Those below it were learned before the queue built up; they stay.
         histograms = list(state.histograms)
         bases = state.bases
         drained = fall_ns = 0
@@ -321,8 +329,10 @@ class QualityPolicy(FramePolicy):
             if len(bases) == DRAIN_TICKS and min(bases) - low >= self._drain_min_ns:
                 fall_ns = min(bases) - low
                 drained = fall_ns // frame_ns
+                start = -(-min(bases) // frame_ns)
                 histograms = [
-                    None if kept is None else _moved_down(kept, drained) for kept in histograms
+                    None if kept is None else _moved_down(kept, drained, start)
+                    for kept in histograms
                 ]
                 bases = ()
             bases = (*bases, low)[-DRAIN_TICKS:]
@@ -413,7 +423,7 @@ class QualityPolicy(FramePolicy):
         if drained:
             note += (
                 f" (the smallest delay fell {_ms(fall_ns)} below the last {DRAIN_TICKS} ticks':"
-                f" a queue drained, the delays learned moved down {drained} frames)"
+                f" a queue drained, the delays learned since moved down {drained} frames)"
             )
         where = CONDITIONS[condition] + (", metrics stale" if stale else "")
 
@@ -496,8 +506,7 @@ class QualityPolicy(FramePolicy):
                 why = f"hold at {current_size}: metrics stale, no shrinking ({compared})"
                 return done(current_size, current_size, why + note)
             guarded = (
-                not drained
-                and state.grew_at is not None
+                state.grew_at is not None
                 and now - state.grew_at < REVERSAL_GUARD
                 and state.grew_in == condition
             )
