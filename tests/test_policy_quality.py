@@ -27,6 +27,8 @@ from adaptive_stream import (
 from adaptive_stream.policies import QualityPolicy
 from adaptive_stream.policies.arrivals import ArrivalSummary, FrameLimits
 from adaptive_stream.policies.quality import (
+    DRAIN_MIN,
+    DRAIN_TICKS,
     RAMP_AHEAD,
     RAMP_TICKS,
     REVERSAL_GUARD,
@@ -163,6 +165,92 @@ class TestRamps:
     def test_jitter_without_a_rise_is_no_ramp(self) -> None:
         _, _, out = run(policy(), 60, spiky(2, lambda _: True))
         assert not any("ramp" in d.reason for d in out)
+
+
+def step(high_ms: float, low_ms: float, until_tick: int, jitter_ms: float = 0.0) -> Delays:
+    """25 frames per tick at ``high_ms`` (plus up to ``jitter_ms``) before ``until_tick``,
+    at ``low_ms`` (plus the same jitter) from it on."""
+
+    def delays(tick: int) -> list[int]:
+        base = high_ms if tick < until_tick else low_ms
+        return [round((base + jitter_ms * (k % 5) / 4) * 1e6) for k in range(25)]
+
+    return delays
+
+
+class TestDrains:
+    def test_a_queue_that_drains_is_followed_down_at_once(self) -> None:
+        # 300 ms of queue for 15 s (15 frames cover it), then a 10 ms path.
+        _, _, out = run(policy(), 25, step(300, 10, 30))
+        assert out[29].input_size == 15
+        shrink = out[30]
+        assert shrink.input_size == 3
+        assert shrink.reason.startswith("shrink 15 -> 3: ")
+        assert "the smallest delay fell 290 ms below the last 7 ticks'" in shrink.reason
+        assert "the delays learned since moved down 14 frames" in shrink.reason
+        assert set(sizes(out[30:])) == {3}
+
+    def test_the_path_s_own_jitter_from_before_the_queue_stays(self) -> None:
+        # 10 ms delays with one in ten frames at 110 ms (6 frames cover them; the spikes
+        # come on odd ticks) for 20 s, then 8 s of a standing queue (310 ms on every frame),
+        # then the same jittery path: the queue's delays move down, the jitter learned
+        # before it does not. (Moving that too would shrink to 3 on the drain's tick, which
+        # has no spike, and grow back on the next.)
+        def path(tick: int) -> list[int]:
+            if 40 <= tick < 56:
+                return steady(310)(tick)
+            spikes = tick % 2 == 1
+            return [round((10 + 100 * (spikes and k % 5 == 4)) * 1e6) for k in range(25)]
+
+        _, _, out = run(policy(), 35, path)
+        drain = out[56]
+        assert "queue drained" in drain.reason
+        assert drain.input_size == 6
+        assert set(sizes(out[56:])) == {6}
+
+    def test_without_the_move_the_old_delays_hold_the_size_up(self) -> None:
+        # The same path falling by less than DRAIN_MIN each time (50 ms steps down): the
+        # delays learned stay, and the size comes down only as they are forgotten.
+        below = DRAIN_MIN.total_seconds() * 1e3 - 10
+
+        def stairs(tick: int) -> list[int]:
+            level = 300 - below * max(0, (tick - 30) // (DRAIN_TICKS + 1) + 1)
+            return steady(max(10.0, level))(tick) if tick >= 30 else steady(300)(tick)
+
+        _, _, out = run(policy(), 25, stairs)
+        assert not any("queue drained" in d.reason for d in out)
+        assert out[31].input_size > 3
+
+    def test_a_fall_right_after_a_growth_waits_for_the_guard_then_shrinks_at_once(
+        self,
+    ) -> None:
+        # 300 ms for 5 s (the last growth within REVERSAL_GUARD), then 10 ms: the guard holds
+        # the size until it has passed; then the moved histogram shrinks it at once, not
+        # after the 20 s it would take to forget 300 ms.
+        drain = DRAIN_TICKS + 2
+        _, _, out = run(policy(), 15, step(300, 10, drain))
+        grew = max(i for i, d in enumerate(out[:drain]) if d.adjusted)
+        guard_ticks = round(REVERSAL_GUARD.total_seconds() * 2)
+        assert drain - grew < guard_ticks
+        assert "queue drained" in out[drain].reason
+        assert "no shrinking within" in out[drain].reason
+        assert {d.input_size for d in out[drain : grew + guard_ticks]} == {out[grew].input_size}
+        assert out[grew + guard_ticks].input_size == 3
+
+    def test_jitter_whose_floor_moves_less_than_drain_min_moves_nothing(self) -> None:
+        # Spiky delays over a 10 ms floor: the tick minimum wanders, never by DRAIN_MIN.
+        _, _, out = run(policy(), 60, spiky(3, lambda _: True))
+        assert not any("queue drained" in d.reason for d in out)
+
+    def test_every_condition_s_delays_move_down(self) -> None:
+        # Busy spells taught a 300 ms path too; after the drain, a busy spell starts from
+        # the moved histogram, not from the old delays.
+        def metrics(tick: int) -> SystemMetrics:
+            return BUSY if 10 <= tick < 20 or tick >= 40 else CALM
+
+        _, _, out = run(policy(), 25, step(300, 10, 30), metrics)
+        assert out[30].input_size == 3
+        assert max(sizes(out[40:])) == 3
 
 
 class TestConditions:

@@ -42,6 +42,16 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
    ticks in a row, faster than :data:`RAMP_MIN_RATE` on average, the size covers at least
    the last tick's largest delay plus :data:`RAMP_AHEAD` more of the rise (grow at once, no
    shrink while it lasts).
+6. **Drains.** The other way round, when a queue drains (or the path's delay steps down),
+   the histogram still holds the old, higher delays and would keep the size up for as long
+   as it takes to forget them. When a tick's smallest delay is :data:`DRAIN_MIN` or more
+   below the smallest of each of the last :data:`DRAIN_TICKS` ticks (their floor), the
+   delays learned at or above that floor, which came with the queue, are moved down by
+   the fall, in whole frames, in every condition's histogram, before the tick's own delays
+   are learned; those below it, learned before the queue built up (the path's own jitter),
+   stay where they are. The reversal guard still holds (a drain soon after a growth waits
+   for it). A delay that comes back up is learned again like any other, at the cost of one
+   rise's late frames.
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
@@ -89,6 +99,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BURST_RATIO",
     "CONDITIONS",
+    "DRAIN_MIN",
+    "DRAIN_TICKS",
     "MIN_EVIDENCE",
     "NEW_CONDITION_WEIGHT",
     "PRIOR_FRAMES",
@@ -131,6 +143,12 @@ RAMP_MIN_RATE = 10e6
 #: decided again on the next tick, and a longer look overshoots the peak of a queue that
 #: is about to drain.
 RAMP_AHEAD = timedelta(milliseconds=500)
+#: Drain detection: a tick's smallest arrival delay below the smallest of each of the last
+#: this many ticks (3.5 s at the default 500 ms interval)...
+DRAIN_TICKS = 7
+#: ...by this much or more (three 20 ms frames) is a queue that drained, or a path whose
+#: delay stepped down: the delays learned are moved down by the fall.
+DRAIN_MIN = timedelta(milliseconds=60)
 #: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
 CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
 
@@ -185,6 +203,8 @@ class QualityState(NamedTuple):
         base_ns: the previous tick's smallest arrival delay (ns), or -1 before any.
         rising: on how many ticks in a row the smallest delay rose.
         ramp_from: the smallest delay when it started rising (ns).
+        bases: the smallest delay (ns) of each of the last ticks with arrivals (at most
+            :data:`DRAIN_TICKS`; emptied by a drain).
     """
 
     size: int
@@ -201,6 +221,17 @@ class QualityState(NamedTuple):
     base_ns: int = -1
     rising: int = 0
     ramp_from: int = 0
+    bases: tuple[int, ...] = ()
+
+
+def _moved_down(histogram: tuple[float, ...], frames: int, start: int) -> tuple[float, ...]:
+    """``histogram`` with the weight of bucket ``start`` and above ``frames`` buckets lower
+    (at least bucket 0); the last bucket (beyond the largest size) moves too."""
+    start = min(start, len(histogram) - 1)
+    moved = list(histogram[:start]) + [0.0] * (len(histogram) - start)
+    for bucket in range(start, len(histogram)):
+        moved[max(0, bucket - frames)] += histogram[bucket]
+    return tuple(moved)
 
 
 def _ms(ns: float) -> str:
@@ -239,6 +270,7 @@ class QualityPolicy(FramePolicy):
         self._horizon = memory_s * 1e3 / self._frame_ms
         self._tick_frames = p.interval.total_seconds() * 1e3 / self._frame_ms
         self._session = SESSION.total_seconds() * 1e3 / self._frame_ms
+        self._drain_min_ns = round(DRAIN_MIN.total_seconds() * 1e9)
 
     @classmethod
     def from_settings(cls, settings: AdaptiveBufferSettings) -> Self:
@@ -282,8 +314,30 @@ class QualityPolicy(FramePolicy):
         stale = metrics_age is not None and metrics_age > p.stale_after
         condition = state.condition if stale else self._condition(metrics, state.condition)
 
-        # 1. Learn this tick's delays into the condition's histogram.
+        arrivals = latency.since(state.samples_seen)
+        frame_ns = limits.frame_ns
+
+        # 1. A queue drained: this tick's smallest delay is below every one of the last
+        # DRAIN_TICKS ticks' by DRAIN_MIN or more. The delays learned at or above their
+        # floor (the smallest of them) came with the queue: move them down by the fall
+        # (whole frames). Those below it were learned before the queue built up; they stay.
         histograms = list(state.histograms)
+        bases = state.bases
+        drained = fall_ns = 0
+        if arrivals:
+            low = min(arrivals)
+            if len(bases) == DRAIN_TICKS and min(bases) - low >= self._drain_min_ns:
+                fall_ns = min(bases) - low
+                drained = fall_ns // frame_ns
+                start = -(-min(bases) // frame_ns)
+                histograms = [
+                    None if kept is None else _moved_down(kept, drained, start)
+                    for kept in histograms
+                ]
+                bases = ()
+            bases = (*bases, low)[-DRAIN_TICKS:]
+
+        # 2. Learn this tick's delays into the condition's histogram.
         histogram = histograms[condition]
         if histogram is None:
             current = histograms[state.condition]
@@ -292,8 +346,6 @@ class QualityPolicy(FramePolicy):
                 histogram = tuple(weight * scale for weight in current)
             else:  # the first histogram: the prior, a clean path
                 histogram = (PRIOR_FRAMES,) + (0.0,) * (limits.max_size + 1)
-        arrivals = latency.since(state.samples_seen)
-        frame_ns = limits.frame_ns
         first_index = latency.samples - len(arrivals)  # the first new delay's frame
         # The first delays: the frames captured before the first one arrived waited for
         # the start-up stall, not for the network (rule 2); not learned.
@@ -347,6 +399,7 @@ class QualityPolicy(FramePolicy):
                 base_ns,
                 rising,
                 ramp_from,
+                bases,
             )
             return new_state, frame_decision(
                 now,
@@ -360,16 +413,21 @@ class QualityPolicy(FramePolicy):
                 explanation=why,
             )
 
-        # 2. Hard limits: at once.
+        # 3. Hard limits: at once.
         current_size = limits.clamp(before)
         note = (
             f" (clamped from {before} to [{limits.min_size}, {limits.max_size}])"
             if current_size != before
             else ""
         )
+        if drained:
+            note += (
+                f" (the smallest delay fell {_ms(fall_ns)} below the last {DRAIN_TICKS} ticks':"
+                f" a queue drained, the delays learned since moved down {drained} frames)"
+            )
         where = CONDITIONS[condition] + (", metrics stale" if stale else "")
 
-        # 3. Not enough evidence yet, or none left: a histogram whose weight has been
+        # 4. Not enough evidence yet, or none left: a histogram whose weight has been
         # forgotten below a frame (no arrival for many memories) has nothing to say.
         total = sum(histogram)
         if total < 1.0 and latency.samples >= MIN_EVIDENCE:
@@ -386,7 +444,7 @@ class QualityPolicy(FramePolicy):
             why = f"hold at {current_size}: too few arrival delays yet ({latency.samples})"
             return done(current_size, current_size, why + note)
 
-        # 4. Score every size: the session's R if the next ``quality_memory`` were played
+        # 5. Score every size: the session's R if the next ``quality_memory`` were played
         # at it, late frames as lately, with the events of getting there.
         past = state.session_frames
         ahead = self._horizon
@@ -442,7 +500,7 @@ class QualityPolicy(FramePolicy):
             else "no session figures yet"
         )
 
-        # 5. Guards: no shrink on stale metrics, none soon after growing in this condition.
+        # 6. Guards: no shrink on stale metrics, none soon after growing in this condition.
         if best < current_size:
             if stale:
                 why = f"hold at {current_size}: metrics stale, no shrinking ({compared})"
