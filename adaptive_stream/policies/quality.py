@@ -45,13 +45,13 @@ and as ``best-fixed`` does in hindsight over a whole run, but on what it has see
 6. **Drains.** The other way round, when a queue drains (or the path's delay steps down),
    the histogram still holds the old, higher delays and would keep the size up for as long
    as it takes to forget them. When a tick's smallest delay is :data:`DRAIN_MIN` or more
-   below the smallest of each of the last :data:`DRAIN_TICKS` ticks (their floor), the
-   delays learned at or above that floor, which came with the queue, are moved down by
-   the fall, in whole frames, in every condition's histogram, before the tick's own delays
-   are learned; those below it, learned before the queue built up (the path's own jitter),
-   stay where they are. The reversal guard still holds (a drain soon after a growth waits
-   for it). A delay that comes back up is learned again like any other, at the cost of one
-   rise's late frames.
+   below the smallest of each of the last :data:`DRAIN_TICKS` ticks with arrivals (their
+   floor; the count starts again after a drain), the delays learned at or above that
+   floor, which came with the queue, are moved down by the fall, in whole frames, in every
+   condition's histogram, before the tick's own delays are learned; those below it,
+   learned before the queue built up (the path's own jitter), stay where they are. The
+   reversal guard still holds (a drain soon after a growth waits for it). A delay that
+   comes back up is learned again like any other, at the cost of one rise's late frames.
 
 Before that, in order: no metrics (none yet, or nothing to measure) is no decision; a size
 outside ``[min, max]`` is clamped at once (``buffer_size_override`` pins any policy's sizes,
