@@ -326,10 +326,11 @@ class QualityPolicy(FramePolicy):
         drained = fall_ns = 0
         if arrivals:
             low = min(arrivals)
-            if len(bases) == DRAIN_TICKS and min(bases) - low >= self._drain_min_ns:
-                fall_ns = min(bases) - low
+            floor = min(bases, default=low)
+            if len(bases) == DRAIN_TICKS and floor - low >= self._drain_min_ns:
+                fall_ns = floor - low
                 drained = fall_ns // frame_ns
-                start = -(-min(bases) // frame_ns)
+                start = -(-floor // frame_ns)  # the floor's bucket
                 histograms = [
                     None if kept is None else _moved_down(kept, drained, start)
                     for kept in histograms
