@@ -149,7 +149,6 @@ DRAIN_TICKS = 7
 #: ...by this much or more (three 20 ms frames) is a queue that drained, or a path whose
 #: delay stepped down: the delays learned are moved down by the fall.
 DRAIN_MIN = timedelta(milliseconds=60)
-_EPS = float(__import__('os').environ.get('Q_EPS', '0'))
 #: Condition names by index: bit 0 is CPU busy, bit 1 memory busy.
 CONDITIONS = ("calm", "cpu busy", "memory busy", "cpu and memory busy")
 
@@ -467,10 +466,6 @@ class QualityPolicy(FramePolicy):
 
         candidates = range(limits.min_size, limits.max_size + 1)
         best = max(candidates, key=lambda s: (score(s), s == current_size, -s))
-        if _EPS:
-            top_r = score(best)
-            near = [c for c in candidates if score(c) >= top_r - _EPS]
-            best = min(near, key=lambda c: (abs(c - current_size), c))
         rate = (
             (base_ns - ramp_from) / (rising * p.interval.total_seconds())
             if rising >= RAMP_TICKS
