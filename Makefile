@@ -31,7 +31,7 @@ live: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/adaptive-stream demo
 
-LINT_PATHS := adaptive_stream tests $(wildcard benchmarks examples)
+LINT_PATHS := adaptive_stream tests tools $(wildcard benchmarks examples)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
