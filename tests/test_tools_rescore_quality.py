@@ -81,7 +81,7 @@ class TestRescore:
             scenarios["short"] = {"quality": scenarios["short"]["quality"]}
         (compared / "short.json").write_text(json.dumps(document))
         runs = rescore_quality.load_runs([compared / "short.json"])
-        with pytest.raises(rescore_quality.ToolError, match="no other policy in the files"):
+        with pytest.raises(rescore_quality.ToolError, match="no other policy on every seed"):
             rescore_quality.rescore(runs, compared, None, 1)
 
     def test_jobs_give_the_same_rows(self, compared: Path) -> None:
