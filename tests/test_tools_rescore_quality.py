@@ -75,6 +75,15 @@ class TestRescore:
         wins_now = int(row.now >= row.best_other)
         assert f"best of all on 0 -> {wins_now}" in line
 
+    def test_a_file_with_quality_alone_is_an_error(self, compared: Path) -> None:
+        document = json.loads((compared / "short.json").read_text())
+        for scenarios in document["per_seed"].values():
+            scenarios["short"] = {"quality": scenarios["short"]["quality"]}
+        (compared / "short.json").write_text(json.dumps(document))
+        runs = rescore_quality.load_runs([compared / "short.json"])
+        with pytest.raises(rescore_quality.ToolError, match="no other policy on every seed"):
+            rescore_quality.rescore(runs, compared, None, 1)
+
     def test_jobs_give_the_same_rows(self, compared: Path) -> None:
         runs = rescore_quality.load_runs([compared / "short.json"])
         alone = rescore_quality.rescore(runs, compared, None, 1)

@@ -101,6 +101,12 @@ def rescore(
     jobs: int,
 ) -> list[Rescored]:
     """``quality`` run again on every scenario and seed of ``runs``, against the rest."""
+    for name, seeds in runs.items():
+        common = set.intersection(*(set(mos) for mos in seeds.values()))
+        if not common - {RECOMMENDED}:
+            raise ToolError(
+                f"scenario {name!r}: no other policy on every seed in the files to compare with"
+            )
     work = [
         (scenario_file(name, directory), seed, profile)
         for name, seeds in sorted(runs.items())
