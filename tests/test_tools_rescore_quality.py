@@ -9,26 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli_simulation import SHORT
 from tool_modules import load_tool
 
 from adaptive_stream.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 rescore_quality = load_tool("rescore_quality")
-
-SHORT = """
-name = "short"
-description = "Ten seconds: calm, then busy."
-
-[[phases]]
-name = "calm"
-duration = "5s"
-
-[[phases]]
-name = "busy"
-duration = "5s"
-cpu_percent = 95
-"""
 
 
 @pytest.fixture

@@ -101,9 +101,13 @@ def rescore(
     jobs: int,
 ) -> list[Rescored]:
     """``quality`` run again on every scenario and seed of ``runs``, against the rest."""
-    for name, seeds in runs.items():
-        common = set.intersection(*(set(mos) for mos in seeds.values()))
-        if not common - {RECOMMENDED}:
+    # The policies on every seed of a scenario: the ones its means are taken over.
+    shared = {
+        name: set.intersection(*(set(mos) for mos in seeds.values()))
+        for name, seeds in runs.items()
+    }
+    for name, policies in shared.items():
+        if not policies - {RECOMMENDED}:
             raise ToolError(
                 f"scenario {name!r}: no other policy on every seed in the files to compare with"
             )
@@ -122,11 +126,9 @@ def rescore(
     for name, seeds in sorted(runs.items()):
         done = results[at : at + len(seeds)]
         at += len(seeds)
-        policies = {policy for mos in seeds.values() for policy in mos}
         means = {
             policy: sum(mos[policy] for mos in seeds.values()) / len(seeds)
-            for policy in policies
-            if all(policy in mos for mos in seeds.values())
+            for policy in shared[name]
         }
         others = {policy: value for policy, value in means.items() if policy != RECOMMENDED}
         best_name = max(others, key=lambda policy: (others[policy], policy))
